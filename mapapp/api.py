@@ -1,0 +1,106 @@
+"""JSON API: units (GeoJSON), indicators, values, projects, boundary versions.
+
+Geometry responses are keyed by the boundary version's checksum (ETag) so a
+browser never downloads the same geometry twice; values are a small separate payload.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from . import query
+from .choropleth import build_view
+from .db import connection
+from .indicators import load_catalogue
+from .viewstate import BadRequest, parse, parse_year
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+
+@bp.errorhandler(BadRequest)
+@bp.errorhandler(query.NotFound)
+def _bad_request(error):
+    return jsonify({"error": str(error)}), 400
+
+
+@bp.before_request
+def _require_data():
+    missing = current_app.config.get("MISSING_INPUTS")
+    if missing:
+        return jsonify({"error": "the app has no data yet: missing input files", "missing": missing}), 503
+    return None
+
+
+def _cached_json(body: str, etag: str, max_age: int) -> Response:
+    """A JSON response with an ETag; answers 304 when the client already has it."""
+    response = Response(body, mimetype="application/json")
+    response.set_etag(etag)
+    response.cache_control.public = True
+    response.cache_control.max_age = max_age
+    return response.make_conditional(request)
+
+
+@bp.get("/versions")
+def versions():
+    """Boundary versions and the version used for each year of the range."""
+    conn = connection()
+    cfg = current_app.config
+    years = {y: query.version_for_year(conn, y).id for y in range(cfg["FIRST_YEAR"], cfg["LAST_YEAR"] + 1)}
+    return jsonify({
+        "versions": [v.__dict__ for v in query.versions(conn)],
+        "years": {str(y): v for y, v in years.items()},
+    })
+
+
+@bp.get("/units")
+def units():
+    """GeoJSON of the units valid on 31 December of ``year`` (or of boundary ``version``)."""
+    conn = connection()
+    if "version" in request.args:
+        version = query.version_by_id(conn, request.args["version"])
+    else:
+        version = query.version_for_year(conn, parse_year(request.args.get("year"), current_app.config))
+    # A version's geometry never changes without its checksum changing.
+    return _cached_json(query.units_geojson(conn, version.id), version.checksum, 86400)
+
+
+@bp.get("/indicators")
+def indicators():
+    """The indicator catalogue with the years that have data and whether they are illustrative."""
+    conn = connection()
+    lang = request.args.get("lang", "vi")
+    years = query.indicator_years(conn)
+    out = []
+    for ind in load_catalogue(conn).values():
+        info = years.get(ind.id, {"years": [], "illustrative_years": []})
+        out.append({
+            "id": ind.id, "name_vi": ind.name_vi, "name_en": ind.name_en, "name": ind.name(lang),
+            "unit": ind.unit(lang), "unit_vi": ind.unit_vi, "unit_en": ind.unit_en, "kind": ind.kind,
+            "higher_is_better": ind.higher_is_better, "decimals": ind.decimals,
+            "years": info["years"], "illustrative_years": info["illustrative_years"],
+            "illustrative": bool(info["illustrative_years"]),
+        })
+    return jsonify({"indicators": out})
+
+
+@bp.get("/values")
+def values():
+    """One record per unit of the year: value, source, illustrative flag, class and colour."""
+    conn = connection()
+    if "year" not in request.args:
+        raise BadRequest("the parameter year is required (e.g. year=2021)")
+    if "indicator" not in request.args:
+        raise BadRequest("the parameter indicator is required (e.g. indicator=poverty_rate)")
+    state = parse(request.args, current_app.config, load_catalogue(conn).keys())
+    body = json.dumps(build_view(conn, state), ensure_ascii=False, separators=(",", ":"))
+    return _cached_json(body, hashlib.sha256(body.encode()).hexdigest()[:32], 60)
+
+
+@bp.get("/projects")
+def projects():
+    """Projects active in ``year`` with their sites (units valid that year)."""
+    conn = connection()
+    year = parse_year(request.args.get("year"), current_app.config)
+    return jsonify({"year": year, "projects": query.projects_for_year(conn, year)})

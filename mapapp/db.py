@@ -1,0 +1,181 @@
+"""The store: schema and engine.
+
+SQLAlchemy Core over SQLite by default; the URL comes from ``MAPAPP_DATABASE_URL``
+so PostgreSQL can replace SQLite without code changes. Dates are ISO-8601 text
+(portable across both), ``''`` meaning "open ended" in validity columns.
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import current_app, g
+from sqlalchemy import event
+
+SCHEMA_VERSION = 1
+
+metadata = sa.MetaData()
+
+meta = sa.Table(
+    "meta", metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+sources = sa.Table(
+    "sources", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("url", sa.Text, nullable=False, server_default=""),
+    sa.Column("quote", sa.Text, nullable=False, server_default=""),
+    sa.Column("illustrative", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.UniqueConstraint("title", "url", name="uq_source"),
+)
+
+units = sa.Table(
+    "units", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("code", sa.String(16), nullable=False),
+    # '' = existed before the registry starts / still valid.
+    sa.Column("valid_from", sa.String(10), nullable=False, server_default=""),
+    sa.Column("valid_to", sa.String(10), nullable=False, server_default=""),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("type", sa.Text, nullable=False),
+    sa.Column("successor_code", sa.String(16), nullable=False, server_default=""),
+    sa.Column("established_by", sa.Text, nullable=False, server_default=""),
+    sa.Column("ended_by", sa.Text, nullable=False, server_default=""),
+    sa.UniqueConstraint("code", "valid_from", name="uq_unit_key"),
+)
+
+boundary_versions = sa.Table(
+    "boundary_versions", metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("valid_from", sa.String(10), nullable=False, server_default=""),
+    sa.Column("valid_to", sa.String(10), nullable=False, server_default=""),
+    sa.Column("label", sa.Text, nullable=False),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("checksum", sa.String(64), nullable=False),
+    sa.Column("unit_count", sa.Integer, nullable=False),
+    # Compact GeoJSON served as is (geometry is derived once, not per request).
+    sa.Column("units_geojson", sa.Text, nullable=False),
+)
+
+unit_boundaries = sa.Table(
+    "unit_boundaries", metadata,
+    sa.Column("version_id", sa.String(32), sa.ForeignKey("boundary_versions.id"), primary_key=True),
+    sa.Column("unit_id", sa.Integer, sa.ForeignKey("units.id"), primary_key=True),
+    sa.Column("geometry", sa.Text, nullable=False),
+    sa.Column("area_km2", sa.Float, nullable=False),
+    sa.Column("label_lon", sa.Float, nullable=False),
+    sa.Column("label_lat", sa.Float, nullable=False),
+)
+
+indicators = sa.Table(
+    "indicators", metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("name_vi", sa.Text, nullable=False),
+    sa.Column("name_en", sa.Text, nullable=False),
+    sa.Column("unit_vi", sa.Text, nullable=False),
+    sa.Column("unit_en", sa.Text, nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),  # rate | count | measure
+    sa.Column("higher_is_better", sa.Boolean, nullable=True),
+    sa.Column("decimals", sa.Integer, nullable=False),
+    sa.Column("sort_order", sa.Integer, nullable=False),
+)
+
+indicator_values = sa.Table(
+    "indicator_values", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("unit_id", sa.Integer, sa.ForeignKey("units.id"), nullable=False),
+    sa.Column("year", sa.Integer, nullable=False),
+    sa.Column("indicator_id", sa.String(64), sa.ForeignKey("indicators.id"), nullable=False),
+    sa.Column("value", sa.Float, nullable=True),
+    sa.Column("numerator", sa.Float, nullable=True),
+    sa.Column("denominator", sa.Float, nullable=True),
+    sa.Column("source_id", sa.Integer, sa.ForeignKey("sources.id"), nullable=False),
+    sa.Column("illustrative", sa.Boolean, nullable=False),
+    # "seed" = loaded from the bundled sources by init-db (replaced on re-seed).
+    sa.Column("origin", sa.String(32), nullable=False, server_default="seed"),
+    sa.UniqueConstraint("unit_id", "year", "indicator_id", name="uq_value"),
+    sa.Index("ix_values_lookup", "indicator_id", "year"),
+)
+
+projects = sa.Table(
+    "projects", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("donor", sa.Text, nullable=False),
+    sa.Column("sector", sa.Text, nullable=False),
+    sa.Column("communes_text", sa.Text, nullable=False),
+    sa.Column("start_year", sa.Integer, nullable=True),
+    sa.Column("end_year", sa.Integer, nullable=True),
+    sa.Column("years_text", sa.Text, nullable=False),
+    sa.Column("budget", sa.Text, nullable=False),
+    sa.Column("source_id", sa.Integer, sa.ForeignKey("sources.id"), nullable=False),
+)
+
+project_units = sa.Table(
+    "project_units", metadata,
+    sa.Column("project_id", sa.Integer, sa.ForeignKey("projects.id"), primary_key=True),
+    sa.Column("unit_id", sa.Integer, sa.ForeignKey("units.id"), primary_key=True),
+    sa.Column("villages", sa.Text, nullable=False, server_default=""),
+)
+
+
+def default_database_url(instance_path: str) -> str:
+    """Return the SQLite URL of the database file in the instance folder."""
+    return f"sqlite:///{instance_path}/mapapp.sqlite"
+
+
+def make_engine(url: str) -> sa.Engine:
+    """Create an engine; SQLite gets WAL, a busy timeout and foreign keys."""
+    engine = sa.create_engine(url, future=True)
+    if engine.dialect.name == "sqlite":
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record):
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA busy_timeout=5000")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+    return engine
+
+
+def get_engine() -> sa.Engine:
+    """Return the application's engine (one per app, created lazily)."""
+    app = current_app._get_current_object()
+    engine = app.extensions.get("mapapp_engine")
+    if engine is None:
+        engine = make_engine(app.config["DATABASE_URL"])
+        app.extensions["mapapp_engine"] = engine
+    return engine
+
+
+def connection() -> sa.Connection:
+    """Return a read connection bound to the current request/app context."""
+    if "db_conn" not in g:
+        g.db_conn = get_engine().connect()
+    return g.db_conn
+
+
+def close_connection(_exc=None) -> None:
+    """Close the context's connection, if any."""
+    conn = g.pop("db_conn", None)
+    if conn is not None:
+        conn.close()
+
+
+def create_schema(engine: sa.Engine) -> None:
+    """Create missing tables and record the schema version (idempotent)."""
+    metadata.create_all(engine)
+    with engine.begin() as conn:
+        set_meta(conn, "schema_version", str(SCHEMA_VERSION))
+
+
+def get_meta(conn: sa.Connection, key: str) -> str | None:
+    """Read one value of the key/value ``meta`` table."""
+    return conn.execute(sa.select(meta.c.value).where(meta.c.key == key)).scalar()
+
+
+def set_meta(conn: sa.Connection, key: str, value: str) -> None:
+    """Insert or replace one value of the ``meta`` table."""
+    conn.execute(sa.delete(meta).where(meta.c.key == key))
+    conn.execute(sa.insert(meta).values(key=key, value=value))

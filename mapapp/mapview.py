@@ -1,0 +1,59 @@
+"""The folium part of the map page: the Leaflet map shell, with assets from our own server.
+
+folium builds the map (no basemap tiles: the app must work with no internet) and
+hands it to ``static/map.js``, which loads geometry once per boundary version and
+repaints values on year or indicator changes without reloading the page.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+
+import folium
+from branca.element import MacroElement
+from folium.elements import JSCSSMixin
+from jinja2 import Template
+
+
+class AppBootstrap(JSCSSMixin, MacroElement):
+    """Loads our script and the cluster plugin, then starts the app on the folium map."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        window.MapApp.start({{ this._parent.get_name() }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, js: list, css: list):
+        super().__init__()
+        self._name = "AppBootstrap"
+        self.default_js = js
+        self.default_css = css
+
+
+@lru_cache(maxsize=8)
+def render_parts(bounds: tuple, static_prefix: str, vendor_prefix: str, version: str) -> dict[str, str]:
+    """Render the folium map once; return its ``header``, ``html`` and ``script`` parts.
+
+    Parameters
+    ----------
+    bounds : ((south, west), (north, east)) of the mapped area
+    static_prefix, vendor_prefix : URL prefixes of our static files and vendored assets
+    version : cache-busting token for our own static files
+    """
+    (south, west), (north, east) = bounds
+    fmap = folium.Map(location=[(south + north) / 2, (west + east) / 2], zoom_start=10, tiles=None,
+                      control_scale=True, width="100%", height="100%", zoom_snap=0.25)
+    fmap.default_js = [("leaflet", f"{vendor_prefix}/leaflet/leaflet.js")]
+    fmap.default_css = [("leaflet_css", f"{vendor_prefix}/leaflet/leaflet.css")]
+    fmap.fit_bounds([[south, west], [north, east]])
+    fmap.add_child(AppBootstrap(
+        js=[("markercluster", f"{vendor_prefix}/leaflet.markercluster/leaflet.markercluster.js"),
+            ("mapapp", f"{static_prefix}/map.js?v={version}")],
+        css=[("markercluster_css", f"{vendor_prefix}/leaflet.markercluster/MarkerCluster.css"),
+             ("markercluster_default_css", f"{vendor_prefix}/leaflet.markercluster/MarkerCluster.Default.css"),
+             ("mapapp_css", f"{static_prefix}/map.css?v={version}")],
+    ))
+    figure = fmap.get_root()
+    for child in figure._children.values():
+        child.render()
+    return {"header": figure.header.render(), "html": figure.html.render(), "script": figure.script.render()}

@@ -1,0 +1,172 @@
+"""Read side of the store: the unit version of a year, and the values shown on it.
+
+Everything the presentation layer (web map, API, exports) needs comes from here;
+nothing here reads source files.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from . import db
+from .indicators import Indicator, load_catalogue
+from .units import year_end
+
+
+@dataclass(frozen=True)
+class Version:
+    """A stored boundary version."""
+
+    id: str
+    valid_from: str
+    valid_to: str
+    label: str
+    checksum: str
+    unit_count: int
+
+
+class NotFound(LookupError):
+    """A requested indicator, year or version has no data; the message says which."""
+
+
+def versions(conn: sa.Connection) -> list[Version]:
+    """All stored boundary versions, oldest first."""
+    bv = db.boundary_versions.c
+    rows = conn.execute(sa.select(bv.id, bv.valid_from, bv.valid_to, bv.label, bv.checksum, bv.unit_count)
+                        .order_by(bv.valid_from))
+    return [Version(*r) for r in rows]
+
+
+def version_for_year(conn: sa.Connection, year: int) -> Version:
+    """The boundary version in force on 31 December of ``year``."""
+    date = year_end(year)
+    for version in versions(conn):
+        if (not version.valid_from or version.valid_from <= date) and (not version.valid_to or version.valid_to >= date):
+            return version
+    raise NotFound(f"no boundary version covers {date}")
+
+
+def version_by_id(conn: sa.Connection, version_id: str) -> Version:
+    """A stored boundary version by id."""
+    for version in versions(conn):
+        if version.id == version_id:
+            return version
+    raise NotFound(f"unknown boundary version {version_id!r}")
+
+
+def units_geojson(conn: sa.Connection, version_id: str) -> str:
+    """The stored GeoJSON text of a version's units (served as is)."""
+    text = conn.execute(sa.select(db.boundary_versions.c.units_geojson)
+                        .where(db.boundary_versions.c.id == version_id)).scalar()
+    if text is None:
+        raise NotFound(f"unknown boundary version {version_id!r}")
+    return text
+
+
+def version_units(conn: sa.Connection, version_id: str) -> list[dict]:
+    """Units of a version with id, code, valid_from, name, type, area and label point."""
+    u, ub = db.units.c, db.unit_boundaries.c
+    rows = conn.execute(
+        sa.select(u.id, u.code, u.valid_from, u.valid_to, u.name, u.type, u.successor_code,
+                  ub.area_km2, ub.label_lon, ub.label_lat)
+        .join(db.unit_boundaries, ub.unit_id == u.id)
+        .where(ub.version_id == version_id).order_by(u.code)
+    )
+    return [dict(r._mapping) for r in rows]
+
+
+def indicator(conn: sa.Connection, indicator_id: str) -> Indicator:
+    """One indicator of the catalogue."""
+    catalogue = load_catalogue(conn)
+    if indicator_id not in catalogue:
+        raise NotFound(f"unknown indicator {indicator_id!r}; known: {', '.join(catalogue)}")
+    return catalogue[indicator_id]
+
+
+def values_for(conn: sa.Connection, indicator_id: str, year: int) -> tuple[Version, list[dict]]:
+    """One record per unit of the year's version: the value (or None) with its source.
+
+    Returns
+    -------
+    version, records
+        Records carry ``code, valid_from, name, value, numerator, denominator,
+        source, source_url, illustrative`` (``value`` None = no data).
+    """
+    version = version_for_year(conn, year)
+    v, s = db.indicator_values.c, db.sources.c
+    found = {
+        r.unit_id: r for r in conn.execute(
+            sa.select(v.unit_id, v.value, v.numerator, v.denominator, v.illustrative,
+                      s.title.label("source"), s.url.label("source_url"))
+            .join(db.sources, s.id == v.source_id)
+            .where(v.indicator_id == indicator_id, v.year == year)
+        )
+    }
+    records = []
+    for unit in version_units(conn, version.id):
+        row = found.get(unit["id"])
+        records.append({
+            "code": unit["code"], "valid_from": unit["valid_from"], "name": unit["name"],
+            "value": row.value if row else None,
+            "numerator": row.numerator if row else None,
+            "denominator": row.denominator if row else None,
+            "source": row.source if row else None,
+            "source_url": row.source_url if row else None,
+            "illustrative": bool(row.illustrative) if row else False,
+        })
+    return version, records
+
+
+def indicator_years(conn: sa.Connection) -> dict[str, dict]:
+    """Per indicator: the years with at least one value, and whether any/all values are illustrative."""
+    v = db.indicator_values.c
+    rows = conn.execute(
+        sa.select(v.indicator_id, v.year, sa.func.min(sa.cast(v.illustrative, sa.Integer)),
+                  sa.func.max(sa.cast(v.illustrative, sa.Integer)))
+        .where(v.value.is_not(None)).group_by(v.indicator_id, v.year).order_by(v.year)
+    )
+    summary: dict[str, dict] = {}
+    for ind, year, all_ill, any_ill in rows:
+        entry = summary.setdefault(ind, {"years": [], "illustrative_years": []})
+        entry["years"].append(year)
+        if any_ill:
+            entry["illustrative_years"].append(year)
+    return summary
+
+
+def projects_for_year(conn: sa.Connection, year: int) -> list[dict]:
+    """Projects active in ``year``, each with the units (valid that year) it works in.
+
+    Units named by a project are followed along successor links to the unit valid
+    on 31 December of ``year``; the marker position is that unit's label point.
+    """
+    from .units import load_units, successor_on
+
+    version = version_for_year(conn, year)
+    positions = {u["id"]: u for u in version_units(conn, version.id)}
+    registry = load_units(conn)
+    unit_by_id = dict(registry)
+    id_by_key = {u.key: uid for uid, u in registry}
+    p, pu, s = db.projects.c, db.project_units.c, db.sources.c
+    rows = conn.execute(
+        sa.select(p.id, p.name, p.donor, p.sector, p.communes_text, p.years_text, p.budget,
+                  p.start_year, p.end_year, s.title.label("source"), s.url.label("source_url"))
+        .join(db.sources, s.id == p.source_id)
+        .where(p.start_year <= year, sa.func.coalesce(p.end_year, p.start_year) >= year)
+        .order_by(p.id)
+    ).all()
+    links = conn.execute(sa.select(pu.project_id, pu.unit_id, pu.villages)).all()
+    out = []
+    for row in rows:
+        sites = []
+        for link in (lk for lk in links if lk.project_id == row.id):
+            current = successor_on([u for _, u in registry], unit_by_id[link.unit_id], year_end(year))
+            where = positions.get(id_by_key.get(current.key)) if current else None
+            if where:
+                sites.append({"code": where["code"], "name": where["name"], "villages": link.villages,
+                              "lon": where["label_lon"], "lat": where["label_lat"]})
+        out.append({**{k: row._mapping[k] for k in ("id", "name", "donor", "sector", "communes_text",
+                                                     "years_text", "budget", "source", "source_url")},
+                    "sites": sites})
+    return out
