@@ -6,6 +6,8 @@ so PostgreSQL can replace SQLite without code changes. Dates are ISO-8601 text
 """
 from __future__ import annotations
 
+import os
+
 import sqlalchemy as sa
 from flask import current_app, g
 from sqlalchemy import event
@@ -129,6 +131,9 @@ def make_engine(url: str) -> sa.Engine:
     """Create an engine; SQLite gets WAL, a busy timeout and foreign keys."""
     engine = sa.create_engine(url, future=True)
     if engine.dialect.name == "sqlite":
+        if engine.url.database and engine.url.database != ":memory:":
+            os.makedirs(os.path.dirname(os.path.abspath(engine.url.database)), exist_ok=True)
+
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):
             cur = dbapi_conn.cursor()

@@ -64,6 +64,7 @@ def page_config(conn, catalogue, state) -> dict:
         "indicators": {i.id: {"name": i.name(state.lang), "unit": i.unit(state.lang)} for i in catalogue.values()},
         "strings": i18n.bundle(state.lang),
         "api": url_for("api.values").rsplit("/", 1)[0],
+        "exportBase": url_for("views.index") + "export",
     }
 
 

@@ -8,9 +8,7 @@
 (function () {
   "use strict";
 
-  var config = JSON.parse(document.getElementById("mapapp-config").textContent);
-  var t = config.strings;
-  var state = Object.assign({}, config.state);
+  var config = null, t = null, state = null;  // read at start(): this script loads in <head>
   var map = null;
   var geometryByVersion = {};   // version id -> Promise<GeoJSON>
   var unitLayer = null, unitLayerVersion = null, outlineLayer = null;
@@ -141,6 +139,7 @@
       interactive: false,
       style: { color: "#333333", weight: 2.5, fill: false, className: "mapapp-outline" }
     }).addTo(map);
+    if (unitLayerVersion === null) map.fitBounds(outlineLayer.getBounds(), { padding: [10, 10] });
     unitLayerVersion = version.id;
   }
 
@@ -216,6 +215,10 @@
     var version = versionOf(state.year);
     history.replaceState(null, "", "?" + queryString());
     document.getElementById("lang-switch").setAttribute("href", "?" + langQuery());
+    ["png", "pdf", "svg"].forEach(function (format) {
+      var link = document.getElementById("export-" + format);
+      if (link) link.setAttribute("href", config.exportBase + "." + format + "?" + queryString());
+    });
     document.getElementById("year-label").textContent = state.year;
     return Promise.all([geometry(version), fetchValues(), fetchProjects()]).then(function (res) {
       if (seq !== requestSeq) return;  // a newer change superseded this one
@@ -265,7 +268,12 @@
   }
 
   function start(leafletMap) {
+    config = JSON.parse(document.getElementById("mapapp-config").textContent);
+    t = config.strings;
+    state = Object.assign({}, config.state);
     map = leafletMap;
+    map.setMinZoom(7);
+    map.setMaxZoom(16);  // no tile layer to set it, and marker clustering needs it
     legendControl = L.control({ position: "bottomright" });
     legendControl.onAdd = function () {
       var div = L.DomUtil.create("div", "mapapp-legend");
