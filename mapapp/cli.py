@@ -5,6 +5,7 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
+from flask.cli import with_appcontext
 
 from .seed import Inputs
 
@@ -16,6 +17,7 @@ def inputs_for(app: Flask) -> Inputs:
 
 @click.command("init-db")
 @click.option("--force", is_flag=True, help="Reload the bundled sources even if they are unchanged.")
+@with_appcontext
 def init_db_command(force: bool) -> None:
     """Create the database and fill it from ../shared and geodata/ (idempotent)."""
     from .db import get_engine
@@ -37,6 +39,7 @@ def init_db_command(force: bool) -> None:
 @click.command("generate-illustrative")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Output CSV (default: geodata/illustrative-series.csv).")
+@with_appcontext
 def generate_illustrative_command(out: Path | None) -> None:
     """Regenerate the ILLUSTRATIVE (invented, seeded) poverty and culture series."""
     from . import illustrative
