@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 
-from flask import Blueprint, current_app, render_template, request, url_for
+from flask import Blueprint, abort, current_app, render_template, request, url_for
 
 from . import classify, i18n, query
 from .assets import missing_assets
@@ -40,15 +40,34 @@ def index():
                       current_app.config, catalogue.keys())
     lang = state.lang
     config = page_config(conn, catalogue, state)
-    parts = render_parts(_area_bounds(), url_for("static", filename="").rstrip("/"),
-                         url_for("assets.vendor", package="x", filename="y").rsplit("/", 2)[0],
-                         _static_version())
+    parts = _map_parts()
     return render_template(
         "map.html", parts=parts, config_json=json.dumps(config, ensure_ascii=False).replace("</", "<\\/"),
         t=i18n.bundle(lang), lang=lang, state=state, catalogue=catalogue, methods=classify.METHODS,
         notice=notice, missing_assets=missing_assets(current_app.config["ASSETS_DIR"]),
         lang_query=with_changes(state, lang="en" if lang == "vi" else "vi").query_string(),
     )
+
+
+def _map_parts() -> dict:
+    """The folium map parts for this app (rendered once), registered for :func:`map_script`."""
+    parts = render_parts(_area_bounds(), url_for("static", filename="").rstrip("/"),
+                         url_for("assets.vendor", package="x", filename="y").rsplit("/", 2)[0],
+                         _static_version())
+    current_app.extensions.setdefault("mapapp_scripts", {})[parts["digest"]] = parts["script"]
+    return parts
+
+
+@bp.get("/map-script/<digest>.js")
+def map_script(digest: str):
+    """The folium map's start-up script, served as a file (no inline script on the page)."""
+    script = current_app.extensions.get("mapapp_scripts", {}).get(digest)
+    if script is None:
+        abort(404)
+    response = current_app.response_class(script, mimetype="text/javascript")
+    response.cache_control.public = True
+    response.cache_control.max_age = 7 * 86400
+    return response
 
 
 def page_config(conn, catalogue, state) -> dict:
