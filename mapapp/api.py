@@ -13,7 +13,6 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from . import query
 from .choropleth import build_view
 from .db import connection
-from .indicators import load_catalogue
 from .viewstate import BadRequest, parse, parse_year
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -73,7 +72,7 @@ def indicators():
     lang = request.args.get("lang", "vi")
     years = query.indicator_years(conn)
     out = []
-    for ind in load_catalogue(conn).values():
+    for ind in query.catalogue(conn).values():
         info = years.get(ind.id, {"years": [], "illustrative_years": []})
         out.append({
             "id": ind.id, "name_vi": ind.name_vi, "name_en": ind.name_en, "name": ind.name(lang),
@@ -93,7 +92,7 @@ def values():
         raise BadRequest("the parameter year is required (e.g. year=2021)")
     if "indicator" not in request.args:
         raise BadRequest("the parameter indicator is required (e.g. indicator=poverty_rate)")
-    state = parse(request.args, current_app.config, load_catalogue(conn).keys())
+    state = parse(request.args, current_app.config, query.catalogue(conn).keys())
     body = json.dumps(build_view(conn, state), ensure_ascii=False, separators=(",", ":"))
     return _cached_json(body, hashlib.sha256(body.encode()).hexdigest()[:32], 60)
 
@@ -103,4 +102,6 @@ def projects():
     """Projects active in ``year`` with their sites (units valid that year)."""
     conn = connection()
     year = parse_year(request.args.get("year"), current_app.config)
-    return jsonify({"year": year, "projects": query.projects_for_year(conn, year)})
+    body = json.dumps({"year": year, "projects": query.projects_for_year(conn, year)},
+                      ensure_ascii=False, separators=(",", ":"))
+    return _cached_json(body, hashlib.sha256(body.encode()).hexdigest()[:32], 60)

@@ -5,6 +5,7 @@ nothing here reads source files.
 """
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -30,8 +31,34 @@ class NotFound(LookupError):
     """A requested indicator, year or version has no data; the message says which."""
 
 
+# Per-connection memo: a request holds one connection, so the catalogue and the
+# version list are read once per request rather than once per use.
+_MEMO: "weakref.WeakKeyDictionary[sa.Connection, dict]" = weakref.WeakKeyDictionary()
+
+
+def _memo(conn: sa.Connection, key: str, compute):
+    store = _MEMO.setdefault(conn, {})
+    if key not in store:
+        store[key] = compute()
+    return store[key]
+
+
+def forget(conn: sa.Connection) -> None:
+    """Drop what was memoised for ``conn`` (after it wrote data)."""
+    _MEMO.pop(conn, None)
+
+
+def catalogue(conn: sa.Connection) -> dict[str, Indicator]:
+    """The indicator catalogue (read once per connection)."""
+    return _memo(conn, "catalogue", lambda: load_catalogue(conn))
+
+
 def versions(conn: sa.Connection) -> list[Version]:
     """All stored boundary versions, oldest first."""
+    return _memo(conn, "versions", lambda: _read_versions(conn))
+
+
+def _read_versions(conn: sa.Connection) -> list[Version]:
     bv = db.boundary_versions.c
     rows = conn.execute(sa.select(bv.id, bv.valid_from, bv.valid_to, bv.label, bv.checksum, bv.unit_count)
                         .order_by(bv.valid_from))
@@ -78,10 +105,10 @@ def version_units(conn: sa.Connection, version_id: str) -> list[dict]:
 
 def indicator(conn: sa.Connection, indicator_id: str) -> Indicator:
     """One indicator of the catalogue."""
-    catalogue = load_catalogue(conn)
-    if indicator_id not in catalogue:
-        raise NotFound(f"unknown indicator {indicator_id!r}; known: {', '.join(catalogue)}")
-    return catalogue[indicator_id]
+    known = catalogue(conn)
+    if indicator_id not in known:
+        raise NotFound(f"unknown indicator {indicator_id!r}; known: {', '.join(known)}")
+    return known[indicator_id]
 
 
 def values_for(conn: sa.Connection, indicator_id: str, year: int) -> tuple[Version, list[dict]]:

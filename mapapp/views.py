@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from urllib.parse import quote
 from functools import lru_cache
 
 from flask import Blueprint, abort, current_app, render_template, request, url_for
@@ -9,7 +10,6 @@ from flask import Blueprint, abort, current_app, render_template, request, url_f
 from . import classify, i18n, query
 from .assets import missing_assets
 from .db import connection
-from .indicators import load_catalogue
 from .mapview import render_parts
 from .viewstate import BadRequest, parse, with_changes
 
@@ -30,7 +30,7 @@ def _require_data():
 def index():
     """The map page; its state comes from, and is kept in, the query string."""
     conn = connection()
-    catalogue = load_catalogue(conn)
+    catalogue = query.catalogue(conn)
     notice = None
     try:
         state = parse(request.args, current_app.config, catalogue.keys())
@@ -41,8 +41,11 @@ def index():
     lang = state.lang
     config = page_config(conn, catalogue, state)
     parts = _map_parts()
+    version = config["versions"][str(state.year)]
+    preload = [f"{config['api']}/units?version={quote(version['id'])}&v={version['checksum']}",
+               f"{config['api']}/values?{with_changes(state, projects=True).query_string()}"]
     return render_template(
-        "map.html", parts=parts, config_json=json.dumps(config, ensure_ascii=False).replace("</", "<\\/"),
+        "map.html", preload=preload, parts=parts, config_json=json.dumps(config, ensure_ascii=False).replace("</", "<\\/"),
         t=i18n.bundle(lang), lang=lang, state=state, catalogue=catalogue, methods=classify.METHODS,
         notice=notice, missing_assets=missing_assets(current_app.config["ASSETS_DIR"]),
         lang_query=with_changes(state, lang="en" if lang == "vi" else "vi").query_string(),

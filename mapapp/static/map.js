@@ -139,7 +139,6 @@
       interactive: false,
       style: { color: "#333333", weight: 2.5, fill: false, className: "mapapp-outline" }
     }).addTo(map);
-    if (unitLayerVersion === null) map.fitBounds(outlineLayer.getBounds(), { padding: [10, 10] });
     unitLayerVersion = version.id;
   }
 
@@ -163,7 +162,11 @@
     renderLegend(values);
     document.getElementById("map-title").textContent = values.title;
     document.title = values.title + " — " + t.app_title;
-    document.getElementById("illustrative-banner").hidden = !values.illustrative;
+    var banner = document.getElementById("illustrative-banner");
+    if (banner.hidden === values.illustrative) {
+      banner.hidden = !values.illustrative;
+      map.invalidateSize();
+    }
     document.getElementById("sources").textContent = values.sources.length
       ? t.source + ": " + values.sources.map(function (s) { return s.title; }).join("; ") : "";
     document.getElementById("status").textContent =
@@ -220,14 +223,25 @@
       if (link) link.setAttribute("href", config.exportBase + "." + format + "?" + queryString());
     });
     document.getElementById("year-label").textContent = state.year;
-    return Promise.all([geometry(version), fetchValues(), fetchProjects()]).then(function (res) {
+    var showError = function (err) {
+      document.getElementById("status").textContent = t.error + ": " + err.message;
+    };
+    // Projects load on their own: the choropleth does not wait for them.
+    fetchProjects().then(function (payload) {
+      if (seq === requestSeq) paintProjects(payload);
+    }).catch(showError);
+    return Promise.all([geometry(version), fetchValues()]).then(function (res) {
       if (seq !== requestSeq) return;  // a newer change superseded this one
+      var firstPaint = unitLayerVersion === null;
       if (unitLayerVersion !== version.id) buildUnitLayer(version, res[0]);
       paint(res[1]);
-      paintProjects(res[2]);
-    }).catch(function (err) {
-      document.getElementById("status").textContent = t.error + ": " + err.message;
-    });
+      if (firstPaint) fitArea();
+    }).catch(showError);
+  }
+
+  function fitArea() {
+    map.invalidateSize();  // the banner may have changed the map's height
+    map.fitBounds(outlineLayer.getBounds(), { padding: [10, 10] });
   }
 
   function langQuery() {
