@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from flask import current_app, g
 from sqlalchemy import event
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: import history tables (imports, import_value_changes, import_boundary_snapshots, project_points)
 
 metadata = sa.MetaData()
 
@@ -119,6 +119,68 @@ project_units = sa.Table(
     sa.Column("project_id", sa.Integer, sa.ForeignKey("projects.id"), primary_key=True),
     sa.Column("unit_id", sa.Integer, sa.ForeignKey("units.id"), primary_key=True),
     sa.Column("villages", sa.Text, nullable=False, server_default=""),
+)
+
+
+# --- Import history (mapapp.importing, project_import, boundary_import) -------------------------
+# One row per import; every value an import wrote keeps the row it replaced, so an
+# import can be undone exactly. Project ids and other details live in ``summary`` (JSON).
+imports = sa.Table(
+    "imports", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("kind", sa.String(16), nullable=False),  # indicators | projects | boundaries
+    sa.Column("status", sa.String(16), nullable=False),  # applied | undone
+    sa.Column("created_at", sa.String(32), nullable=False),
+    sa.Column("created_by", sa.Text, nullable=False, server_default=""),
+    sa.Column("filename", sa.Text, nullable=False),
+    sa.Column("checksum", sa.String(64), nullable=False),
+    sa.Column("source_document", sa.Text, nullable=False, server_default=""),
+    sa.Column("source_id", sa.Integer, sa.ForeignKey("sources.id"), nullable=True),
+    sa.Column("summary", sa.Text, nullable=False, server_default="{}"),
+    sa.Column("undone_at", sa.String(32), nullable=False, server_default=""),
+    sa.Column("undone_by", sa.Text, nullable=False, server_default=""),
+)
+
+import_value_changes = sa.Table(
+    "import_value_changes", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("import_id", sa.Integer, sa.ForeignKey("imports.id"), nullable=False, index=True),
+    sa.Column("unit_id", sa.Integer, sa.ForeignKey("units.id"), nullable=False),
+    sa.Column("year", sa.Integer, nullable=False),
+    sa.Column("indicator_id", sa.String(64), nullable=False),
+    sa.Column("previous_exists", sa.Boolean, nullable=False),
+    # The replaced row, column for column (NULL when there was none).
+    sa.Column("old_value", sa.Float, nullable=True),
+    sa.Column("old_numerator", sa.Float, nullable=True),
+    sa.Column("old_denominator", sa.Float, nullable=True),
+    sa.Column("old_source_id", sa.Integer, nullable=True),
+    sa.Column("old_illustrative", sa.Boolean, nullable=True),
+    sa.Column("old_origin", sa.String(32), nullable=True),
+    sa.Column("new_value", sa.Float, nullable=True),
+    sa.Column("new_numerator", sa.Float, nullable=True),
+    sa.Column("new_denominator", sa.Float, nullable=True),
+)
+
+import_boundary_snapshots = sa.Table(
+    "import_boundary_snapshots", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("import_id", sa.Integer, sa.ForeignKey("imports.id"), nullable=False, index=True),
+    sa.Column("version_id", sa.String(32), nullable=False),
+    # created: the import added this version (undo deletes it);
+    # replaced/changed: ``payload`` holds the version row and its unit rows as they were (JSON).
+    sa.Column("action", sa.String(16), nullable=False),
+    sa.Column("payload", sa.Text, nullable=False, server_default=""),
+)
+
+# Coordinates given for imported projects (no foreign key: the seed replaces the project
+# table wholesale). Not yet used by the map, which places projects at commune label points.
+project_points = sa.Table(
+    "project_points", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("project_id", sa.Integer, nullable=False, index=True),
+    sa.Column("lon", sa.Float, nullable=False),
+    sa.Column("lat", sa.Float, nullable=False),
+    sa.Column("label", sa.Text, nullable=False, server_default=""),
 )
 
 
