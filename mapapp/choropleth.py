@@ -2,13 +2,19 @@
 
 The single place where a view's classification is decided; the web map (through
 ``/api/values``) and the exported images both use :func:`build_view`.
+
+A view shows either the year's values (on the data year's units or, with
+``units_year``, aggregated onto a later year's units) or, with ``compare``, the
+change since a base year on a common geography, coloured with a diverging palette
+centred on zero (percentage points for rates).
 """
 from __future__ import annotations
 
 import sqlalchemy as sa
 
-from . import classify, query
+from . import aggregate, classify, query
 from .i18n import text
+from .indicators import Indicator
 from .viewstate import ViewState
 
 
@@ -21,36 +27,247 @@ def build_view(conn: sa.Connection, state: ViewState) -> dict:
         JSON-ready: ``indicator``, ``year``, ``version``, ``title``, ``classification``,
         ``legend`` (labels per class plus the no-data label), ``illustrative``
         (True when any value shown is illustrative), ``sources`` and ``records``
-        (one per unit: value, formatted value, class, colour, source, illustrative).
+        (one per unit: value, formatted value, class, colour, source, illustrative,
+        the units it was built from and why it is missing). Also ``compare``,
+        ``units_year``, ``change`` (True for a change view) and ``threshold``
+        (records then carry ``highlight``).
     """
     indicator = query.indicator(conn, state.indicator)
-    version, records = query.values_for(conn, state.indicator, state.year)
+    if state.compare is not None:
+        return _change_view(conn, state, indicator)
+    version, records = query.values_for(conn, state.indicator, state.year, state.units_year)
     palette_name = state.palette or classify.default_palette(indicator.higher_is_better)
     classification, classes = classify.build(
         [r["value"] for r in records], state.method, state.k, palette_name)
-    for record, cls in zip(records, classes):
-        record["class"] = cls
-        record["color"] = classification.colors[cls] if cls is not None else classify.NO_DATA_COLOR
+    _paint(records, classification, classes)
+    for record in records:
         record["value_text"] = classify.format_number(record["value"], indicator.decimals, state.lang)
-    shown = [r for r in records if r["value"] is not None]
+    _annotate(records, [r["value"] for r in records], state)
     return {
-        "indicator": {
-            "id": indicator.id, "name": indicator.name(state.lang), "unit": indicator.unit(state.lang),
-            "decimals": indicator.decimals, "kind": indicator.kind, "higher_is_better": indicator.higher_is_better,
-        },
-        "year": state.year,
-        "version": {"id": version.id, "label": version.label, "unit_count": version.unit_count},
-        "title": title(indicator.name(state.lang), state.year, version.unit_count, state.lang),
-        "area": area_name(state.year, version.unit_count, state.lang),
+        **_header(indicator, state, version, indicator.unit(state.lang)),
+        "title": title(indicator.name(state.lang), state.year, version.unit_count, state.lang)
+                 + _geography_note(conn, state, version),
         "classification": {**classification.to_json(), "palette": palette_name},
         "legend": {
             "labels": classify.legend_labels(classification, indicator.decimals, state.lang),
             "no_data": classify.no_data_label(state.lang),
         },
-        "illustrative": any(r["illustrative"] for r in shown),
-        "sources": [{"title": t, "url": u} for t, u in sorted({(r["source"], r["source_url"] or "") for r in shown})],
+        **_provenance(records),
         "records": records,
     }
+
+
+def _header(indicator: Indicator, state: ViewState, version: query.Version, unit: str) -> dict:
+    """The keys every view starts with: indicator, years, version, area, and the planner state."""
+    return {
+        "indicator": {
+            "id": indicator.id, "name": indicator.name(state.lang), "unit": unit,
+            "decimals": indicator.decimals, "kind": indicator.kind, "higher_is_better": indicator.higher_is_better,
+        },
+        "year": state.year,
+        "version": {"id": version.id, "label": version.label, "unit_count": version.unit_count},
+        "area": area_name(state.year, version.unit_count, state.lang),
+        "compare": state.compare,
+        "units_year": state.units_year,
+        "change": state.compare is not None,
+        "threshold": {"min": state.min, "max": state.max, "active": state.has_threshold,
+                      "text": threshold_text(state.min, state.max, state.lang)},
+    }
+
+
+def _provenance(records: list[dict]) -> dict:
+    shown = [r for r in records if r["value"] is not None]
+    return {
+        "illustrative": any(r["illustrative"] for r in shown),
+        "sources": [{"title": t, "url": u} for t, u in sorted({(r["source"], r["source_url"] or "") for r in shown})],
+    }
+
+
+def _paint(records: list[dict], classification: classify.Classification, classes: list) -> None:
+    for record, cls in zip(records, classes):
+        record["class"] = cls
+        record["color"] = classification.colors[cls] if cls is not None else classify.NO_DATA_COLOR
+
+
+def _annotate(records: list[dict], levels: list, state: ViewState) -> None:
+    """Add the missing-value reason text, the members' names and the threshold highlight."""
+    for record, level in zip(records, levels):
+        record["no_data_reason"] = aggregate.describe(record.get("no_data_reason"), state.lang) \
+            if isinstance(record.get("no_data_reason"), dict) else record.get("no_data_reason")
+        record["members_text"] = aggregate.members_text(record)
+        record["highlight"] = state.has_threshold and matches(level, state.min, state.max)
+
+
+def matches(value, low: float | None, high: float | None) -> bool:
+    """True when ``value`` passes the threshold filter (``low <= value <= high``; None = open).
+
+    A missing value never matches.
+    """
+    if value is None:
+        return False
+    return (low is None or value >= low) and (high is None or value <= high)
+
+
+def threshold_text(low: float | None, high: float | None, lang: str) -> str:
+    """The filter as text: ``"≥ 30"``, ``"≤ 10"``, ``"≥ 10 và ≤ 20"`` ('' when there is none)."""
+    parts = []
+    if low is not None:
+        parts.append("≥ " + _short_number(low, lang))
+    if high is not None:
+        parts.append("≤ " + _short_number(high, lang))
+    return (" và " if lang == "vi" else " and ").join(parts)
+
+
+def _short_number(value: float, lang: str) -> str:
+    decimals = 0 if float(value).is_integer() else min(4, len(repr(float(value)).split(".")[1]))
+    return classify.format_number(value, decimals, lang)
+
+
+def _geography_note(conn: sa.Connection, state: ViewState, version: query.Version) -> str:
+    """Title suffix naming the boundaries when they are not the data year's own."""
+    if state.units_year is None or query.version_for_year(conn, state.year).id == version.id:
+        return ""
+    return f" ({text('boundaries_of', state.lang).format(year=state.units_year, n=version.unit_count)})"
+
+
+# --------------------------------------------------------------------------
+# Change view
+# --------------------------------------------------------------------------
+
+def change_unit(indicator: Indicator, lang: str) -> str:
+    """Unit of a change: percentage points for rates, the indicator's unit otherwise."""
+    return text("percentage_points", lang) if indicator.kind == "rate" else indicator.unit(lang)
+
+
+def signed(value, decimals: int, lang: str) -> str:
+    """A change formatted with its sign: ``+2,5``, ``-1,0``, ``0,0``."""
+    formatted = classify.format_number(value, decimals, lang)
+    if value is not None and formatted.strip("0,.") and not formatted.startswith("-"):
+        return "+" + formatted
+    return formatted
+
+
+def change_records(indicator: Indicator, year: int, base_year: int, now: list[dict], before: list[dict],
+                   lang: str) -> list[dict]:
+    """Pair two years' records (same units, same order) into change records.
+
+    ``value`` is the change (``year`` minus ``base_year``); ``value_year`` and
+    ``value_base`` keep the two levels. A change is missing when either level is,
+    with the reason of the missing one.
+    """
+    out = []
+    for rec, base in zip(now, before):
+        change = None
+        if rec["value"] is not None and base["value"] is not None:
+            change = round(rec["value"] - base["value"], 9)  # no float noise (-2.8999999999999995)
+        reason = None
+        if change is None:
+            reason = _change_reason(rec, year, lang) or _change_reason(base, base_year, lang)
+        out.append({
+            **rec,
+            "value": change,
+            "value_year": rec["value"], "value_base": base["value"],
+            "value_year_text": classify.format_number(rec["value"], indicator.decimals, lang),
+            "value_base_text": classify.format_number(base["value"], indicator.decimals, lang),
+            "base_numerator": base["numerator"], "base_denominator": base["denominator"],
+            "value_text": signed(change, indicator.decimals, lang),
+            "illustrative": rec["illustrative"] or base["illustrative"],
+            "base_source": base["source"], "base_source_url": base["source_url"],
+            "members": _union_members(rec["members"], base["members"]),
+            "aggregated": rec["aggregated"] or base["aggregated"],
+            "no_data_reason": reason,
+        })
+    return out
+
+
+def _change_reason(record: dict, year: int, lang: str) -> str | None:
+    if record["value"] is not None:
+        return None
+    reason = aggregate.describe(record.get("no_data_reason"), lang)
+    return f"{year}: {reason}" if reason else text("reason_no_base", lang).format(year=year)
+
+
+def _union_members(first: list[dict], second: list[dict]) -> list[dict]:
+    seen, out = set(), []
+    for member in first + second:
+        key = (member["code"], member["valid_from"])
+        if key not in seen:
+            seen.add(key)
+            out.append(member)
+    return out
+
+
+def _change_view(conn: sa.Connection, state: ViewState, indicator: Indicator) -> dict:
+    version, now, before = aggregate.paired(conn, state.indicator, state.year, state.compare, state.units_year)
+    records = change_records(indicator, state.year, state.compare, now, before, state.lang)
+    palette_name = state.palette if state.palette in classify.DIVERGING else "RdBu"
+    # Red = worse: for an indicator where higher is worse, an increase is red.
+    reverse = indicator.higher_is_better is False
+    if indicator.higher_is_better is None and not state.palette:
+        palette_name = "BrBG"
+    classification, classes = diverging(
+        [r["value"] for r in records], state.k, palette_name, reverse)
+    _paint(records, classification, classes)
+    _annotate(records, [r["value_year"] for r in records], state)
+    unit = change_unit(indicator, state.lang)
+    name = indicator.name(state.lang)
+    heading = text("change_title", state.lang).format(name=name, base=state.compare, year=state.year)
+    return {
+        **_header(indicator, state, version, unit),
+        "title": f"{heading} — {area_name(state.year, version.unit_count, state.lang)}"
+                 f" ({text('boundaries_of', state.lang).format(year=state.geography_year, n=version.unit_count)})",
+        "classification": {**classification.to_json(), "palette": palette_name, "diverging": True},
+        "legend": {
+            "labels": signed_labels(classification, indicator.decimals, state.lang),
+            "no_data": classify.no_data_label(state.lang),
+            "unit": unit,
+        },
+        **_provenance(records),
+        "records": records,
+    }
+
+
+def diverging(values: list, k: int, palette_name: str, reverse: bool = False
+              ) -> tuple[classify.Classification, list[int | None]]:
+    """Classes symmetric around zero: ``k`` equal classes over ``[-m, m]``, ``m`` = largest absolute change.
+
+    With an odd ``k`` the middle class straddles zero (the palette's neutral colour);
+    with an even ``k`` zero is a class bound.
+
+    Returns
+    -------
+    tuple of (Classification, list of int or None)
+        As :func:`classify.build`.
+    """
+    finite = [float(v) for v in values if v is not None]
+    if not finite:
+        empty = classify.Classification("diverging", k, [], [], [], len(values), None, None)
+        return empty, [None] * len(values)
+    extent = max(abs(v) for v in finite)
+    if extent == 0:
+        bounds, colors = [0.0], [classify.palette(palette_name, 3, reverse)[1]]
+    else:
+        step = 2 * extent / k
+        bounds = [-extent + step * i for i in range(1, k)] + [extent]
+        colors = classify.palette(palette_name, k, reverse)
+    indexes = classify.classify(values, bounds)
+    counts = [sum(1 for i in indexes if i == c) for c in range(len(bounds))]
+    result = classify.Classification("diverging", k, bounds, colors, counts,
+                                     sum(i is None for i in indexes), min(finite), max(finite))
+    return result, indexes
+
+
+def signed_labels(classification: classify.Classification, decimals: int, lang: str) -> list[str]:
+    """Legend labels of a change classification, with signs (``-5,0 – -2,5``, ``> -2,5 – +0,0``...)."""
+    bounds = [signed(b, decimals, lang) for b in classification.upper_bounds]
+    labels = []
+    for i, upper in enumerate(bounds):
+        if i == 0:
+            lower = signed(classification.min, decimals, lang)
+            labels.append(upper if lower == upper else f"{lower} {classify.EN_DASH} {upper}")
+        else:
+            labels.append(f"> {bounds[i - 1]} {classify.EN_DASH} {upper}")
+    return labels
 
 
 def area_name(year: int, unit_count: int, lang: str) -> str:
@@ -63,3 +280,37 @@ def area_name(year: int, unit_count: int, lang: str) -> str:
 def title(indicator_name: str, year: int, unit_count: int, lang: str) -> str:
     """Map title: indicator, area and year."""
     return f"{indicator_name} — {area_name(year, unit_count, lang)}, {year}"
+
+
+def build_pair(conn: sa.Connection, state: ViewState, other_year: int) -> dict:
+    """Two years of one indicator classified together, for side-by-side maps with one legend.
+
+    Each year is built by :func:`build_view` (its own units, or ``state.units_year``'s
+    for both); the values of both are then classified with one
+    :func:`classify.build` call, so a colour means the same on both maps.
+
+    Returns
+    -------
+    dict
+        ``left`` and ``right`` (:func:`build_view` payloads recoloured), and the shared
+        ``classification`` and ``legend``.
+    """
+    from dataclasses import replace
+
+    indicator = query.indicator(conn, state.indicator)
+    plain = replace(state, compare=None)
+    left, right = build_view(conn, plain), build_view(conn, replace(plain, year=other_year))
+    records = left["records"] + right["records"]
+    palette_name = left["classification"]["palette"]
+    classification, classes = classify.build([r["value"] for r in records], state.method, state.k, palette_name)
+    _paint(records, classification, classes)
+    shared = {**classification.to_json(), "palette": palette_name}
+    legend = {"labels": classify.legend_labels(classification, indicator.decimals, state.lang),
+              "no_data": classify.no_data_label(state.lang)}
+    for view in (left, right):
+        view["classification"], view["legend"] = shared, legend
+    return {"indicator": left["indicator"], "years": [state.year, other_year], "left": left, "right": right,
+            "classification": shared, "legend": legend,
+            "illustrative": left["illustrative"] or right["illustrative"],
+            "sources": [{"title": t, "url": u} for t, u in
+                        sorted({(s["title"], s["url"]) for v in (left, right) for s in v["sources"]})]}

@@ -36,7 +36,7 @@ class NotFound(LookupError):
 _MEMO: "weakref.WeakKeyDictionary[sa.Connection, dict]" = weakref.WeakKeyDictionary()
 
 
-def _memo(conn: sa.Connection, key: str, compute):
+def _memo(conn: sa.Connection, key, compute):
     store = _MEMO.setdefault(conn, {})
     if key not in store:
         store[key] = compute()
@@ -92,7 +92,14 @@ def units_geojson(conn: sa.Connection, version_id: str) -> str:
 
 
 def version_units(conn: sa.Connection, version_id: str) -> list[dict]:
-    """Units of a version with id, code, valid_from, name, type, area and label point."""
+    """Units of a version with id, code, valid_from, name, type, area and label point (read once per connection).
+
+    The list is shared by the callers of one connection: do not change it.
+    """
+    return _memo(conn, ("version_units", version_id), lambda: _read_version_units(conn, version_id))
+
+
+def _read_version_units(conn: sa.Connection, version_id: str) -> list[dict]:
     u, ub = db.units.c, db.unit_boundaries.c
     rows = conn.execute(
         sa.select(u.id, u.code, u.valid_from, u.valid_to, u.name, u.type, u.successor_code,
@@ -103,6 +110,13 @@ def version_units(conn: sa.Connection, version_id: str) -> list[dict]:
     return [dict(r._mapping) for r in rows]
 
 
+def registry(conn: sa.Connection) -> list:
+    """The unit registry as ``(id, Unit)`` pairs (read once per connection)."""
+    from .units import load_units
+
+    return _memo(conn, "registry", lambda: load_units(conn))
+
+
 def indicator(conn: sa.Connection, indicator_id: str) -> Indicator:
     """One indicator of the catalogue."""
     known = catalogue(conn)
@@ -111,18 +125,37 @@ def indicator(conn: sa.Connection, indicator_id: str) -> Indicator:
     return known[indicator_id]
 
 
-def values_for(conn: sa.Connection, indicator_id: str, year: int) -> tuple[Version, list[dict]]:
-    """One record per unit of the year's version: the value (or None) with its source.
+def values_for(conn: sa.Connection, indicator_id: str, year: int,
+               units_year: int | None = None) -> tuple[Version, list[dict]]:
+    """One record per unit of the year's version (or of ``units_year``'s): the value (or None) with its source.
+
+    Parameters
+    ----------
+    conn : Connection
+    indicator_id : str
+    year : int
+        The data year.
+    units_year : int, optional
+        Show the data on the units of this (later) year: values are aggregated along
+        the registry's successor links (see :mod:`mapapp.aggregate`).
 
     Returns
     -------
     version, records
         Records carry ``code, valid_from, name, value, numerator, denominator,
-        source, source_url, illustrative`` (``value`` None = no data).
+        source, source_url, illustrative`` (``value`` None = no data), and
+        ``members`` (the data year's units the value is built from), ``aggregated``
+        and ``no_data_reason`` (None, or why a value could not be built).
     """
-    version = version_for_year(conn, year)
+    from . import aggregate
+
+    return aggregate.values_on(conn, indicator_id, year, units_year)
+
+
+def raw_values(conn: sa.Connection, indicator_id: str, year: int) -> dict[int, sa.Row]:
+    """The stored values of one indicator and year by unit id, with their source."""
     v, s = db.indicator_values.c, db.sources.c
-    found = {
+    return {
         r.unit_id: r for r in conn.execute(
             sa.select(v.unit_id, v.value, v.numerator, v.denominator, v.illustrative,
                       s.title.label("source"), s.url.label("source_url"))
@@ -130,19 +163,6 @@ def values_for(conn: sa.Connection, indicator_id: str, year: int) -> tuple[Versi
             .where(v.indicator_id == indicator_id, v.year == year)
         )
     }
-    records = []
-    for unit in version_units(conn, version.id):
-        row = found.get(unit["id"])
-        records.append({
-            "code": unit["code"], "valid_from": unit["valid_from"], "name": unit["name"],
-            "value": row.value if row else None,
-            "numerator": row.numerator if row else None,
-            "denominator": row.denominator if row else None,
-            "source": row.source if row else None,
-            "source_url": row.source_url if row else None,
-            "illustrative": bool(row.illustrative) if row else False,
-        })
-    return version, records
 
 
 def indicator_years(conn: sa.Connection) -> dict[str, dict]:
@@ -168,13 +188,13 @@ def projects_for_year(conn: sa.Connection, year: int) -> list[dict]:
     Units named by a project are followed along successor links to the unit valid
     on 31 December of ``year``; the marker position is that unit's label point.
     """
-    from .units import load_units, successor_on
+    from .units import successor_on
 
     version = version_for_year(conn, year)
     positions = {u["id"]: u for u in version_units(conn, version.id)}
-    registry = load_units(conn)
-    unit_by_id = dict(registry)
-    id_by_key = {u.key: uid for uid, u in registry}
+    units = registry(conn)
+    unit_by_id = dict(units)
+    id_by_key = {u.key: uid for uid, u in units}
     p, pu, s = db.projects.c, db.project_units.c, db.sources.c
     rows = conn.execute(
         sa.select(p.id, p.name, p.donor, p.sector, p.communes_text, p.years_text, p.budget,
@@ -188,7 +208,7 @@ def projects_for_year(conn: sa.Connection, year: int) -> list[dict]:
     for row in rows:
         sites = []
         for link in (lk for lk in links if lk.project_id == row.id):
-            current = successor_on([u for _, u in registry], unit_by_id[link.unit_id], year_end(year))
+            current = successor_on([u for _, u in units], unit_by_id[link.unit_id], year_end(year))
             where = positions.get(id_by_key.get(current.key)) if current else None
             if where:
                 sites.append({"code": where["code"], "name": where["name"], "villages": link.villages,

@@ -4,6 +4,11 @@
  * change fetches only the small values payload and restyles the polygons.
  * All view state lives in the query string (history.replaceState), so every
  * view is a shareable link. Every text from data is escaped before use in HTML.
+ *
+ * Planner tools: boundaries of a later year (units_year), a change view since a
+ * base year (compare), a threshold filter (min/max) outlining the matching
+ * communes, and the ranking panel beside the map (/ranking.json): clicking a row
+ * focuses the commune on the map, clicking a commune selects its row.
  */
 (function () {
   "use strict";
@@ -15,6 +20,7 @@
   var projectLayer = null, legendControl = null;
   var current = null;           // last values payload painted
   var requestSeq = 0, playTimer = null;
+  var rankingSeq = 0, layerByCode = {};
 
   function escapeHtml(value) {
     return String(value === null || value === undefined ? "" : value).replace(/[&<>"']/g, function (c) {
@@ -35,11 +41,28 @@
     if (state.palette) params.set("palette", state.palette);
     if (state.lang !== "vi") params.set("lang", state.lang);
     if (!state.projects) params.set("projects", "0");
+    if (state.units_year) params.set("units_year", state.units_year);
+    if (state.compare) params.set("compare", state.compare);
+    if (state.min !== null && state.min !== undefined) params.set("min", state.min);
+    if (state.max !== null && state.max !== undefined) params.set("max", state.max);
+    if (state.focus) params.set("focus", state.focus);
+    return params.toString();
+  }
+
+  function viewQuery() {  // the view without page-only state (projects layer, focused commune)
+    var params = new URLSearchParams(queryString());
+    params.delete("projects");
+    params.delete("focus");
     return params.toString();
   }
 
   function versionOf(year) {
     return config.versions[String(year)];
+  }
+
+  function geographyYear() {  // the year whose units the view is drawn on
+    if (state.units_year) return Number(state.units_year);
+    return state.compare ? Math.max(Number(state.year), Number(state.compare)) : Number(state.year);
   }
 
   function geometry(version) {
@@ -54,9 +77,7 @@
   }
 
   function fetchValues() {
-    var params = new URLSearchParams(queryString());
-    params.delete("projects");
-    return fetch(config.api + "/values?" + params.toString()).then(function (r) {
+    return fetch(config.api + "/values?" + viewQuery()).then(function (r) {
       return r.json().then(function (body) {
         if (!r.ok) throw new Error(body.error || ("values " + r.status));
         return body;
@@ -73,7 +94,8 @@
 
   function styleFor(record) {
     var noData = !record || record["class"] === null;
-    return {
+    var filtering = current && current.threshold && current.threshold.active;
+    var style = {
       className: "mapapp-unit",
       color: noData ? "#7a7a7a" : "#ffffff",
       weight: noData ? 1 : 1.2,
@@ -81,26 +103,52 @@
       fillColor: record ? record.color : "#d9d9d9",
       fillOpacity: noData ? 0.55 : 0.85
     };
+    if (filtering && record && record.highlight) {
+      style.color = "#111111"; style.weight = 3; style.dashArray = null;
+    } else if (filtering) {
+      style.fillOpacity = 0.3;
+    }
+    if (record && state.focus && record.code === state.focus) {
+      style.color = "#00b4d8"; style.weight = 4; style.dashArray = null;
+    }
+    return style;
+  }
+
+  function profileUrl(record) {
+    return config.profileBase + encodeURIComponent(record.code) + "?valid_from=" +
+      encodeURIComponent(record.valid_from) + (state.lang === "en" ? "&lang=en" : "");
+  }
+
+  function valueLine(record) {
+    var ind = current.indicator;
+    if (record.value === null) return escapeHtml(record.no_data_reason || t.no_data);
+    if (current.change) {
+      var levelUnit = (config.indicators[ind.id] || {}).unit || "";
+      return escapeHtml(t.change) + " " + escapeHtml(current.compare) + " → " + escapeHtml(current.year) + ": <b>" +
+        escapeHtml(record.value_text) + "</b> " + escapeHtml(ind.unit) + "<br>" +
+        escapeHtml(current.compare) + ": " + escapeHtml(record.value_base_text) + " · " +
+        escapeHtml(current.year) + ": " + escapeHtml(record.value_year_text) + " " + escapeHtml(levelUnit);
+    }
+    var html = escapeHtml(ind.name) + ": <b>" + escapeHtml(record.value_text) + "</b> " + escapeHtml(ind.unit);
+    if (record.numerator !== null && record.denominator !== null) {
+      html += " (" + escapeHtml(fmt(record.numerator)) + " " + escapeHtml(t.of) + " " + escapeHtml(fmt(record.denominator)) + ")";
+    }
+    return html;
   }
 
   function tooltipHtml(record) {
-    var ind = current.indicator;
-    var html = "<strong>" + escapeHtml(record.name) + "</strong><br>";
-    if (record.value === null) {
-      html += escapeHtml(t.no_data);
-    } else {
-      html += escapeHtml(ind.name) + ": <b>" + escapeHtml(record.value_text) + "</b> " + escapeHtml(ind.unit);
-      if (record.numerator !== null && record.denominator !== null) {
-        html += " (" + escapeHtml(fmt(record.numerator)) + " " + escapeHtml(t.of) + " " + escapeHtml(fmt(record.denominator)) + ")";
-      }
-    }
+    var html = "<strong>" + escapeHtml(record.name) + "</strong><br>" + valueLine(record);
     html += "<br>" + escapeHtml(t.year) + ": " + escapeHtml(current.year);
+    if (record.members_text) {
+      html += '<br><small class="built-from">' + escapeHtml(t.built_from) + ": " + escapeHtml(record.members_text) + "</small>";
+    }
     if (record.source) {
       html += "<br><small>" + escapeHtml(t.source) + ": " + escapeHtml(record.source) + "</small>";
     }
     if (record.illustrative) {
       html += '<br><span class="tag-illustrative">' + escapeHtml(t.illustrative_tag) + "</span>";
     }
+    html += '<br><a class="profile-link" href="' + escapeHtml(profileUrl(record)) + '">' + escapeHtml(t.profile_link) + " →</a>";
     return html;
   }
 
@@ -129,8 +177,11 @@
           var el = layer.getElement && layer.getElement();
           if (el) { el.setAttribute("data-code", feature.properties.code); }
         });
+        layer.on("click", function () { setFocus(feature.properties.code, false); });
       }
     }).addTo(map);
+    layerByCode = {};
+    unitLayer.eachLayer(function (layer) { layerByCode[layer.feature.properties.code] = layer; });
     unitLayer.eachLayer(function (layer) {
       var el = layer.getElement && layer.getElement();
       if (el) { el.setAttribute("data-code", layer.feature.properties.code); }
@@ -157,8 +208,10 @@
       if (el) {
         el.setAttribute("data-class", record && record["class"] !== null ? record["class"] : "none");
         el.setAttribute("data-color", record ? record.color : "");
+        el.setAttribute("data-highlight", record && record.highlight ? "1" : "0");
       }
     });
+    if (state.focus && layerByCode[state.focus]) layerByCode[state.focus].bringToFront();
     renderLegend(values);
     document.getElementById("map-title").textContent = values.title;
     document.title = values.title + " — " + t.app_title;
@@ -177,14 +230,19 @@
   function renderLegend(values) {
     var div = legendControl.getContainer();
     var cls = values.classification;
-    var html = "<h3>" + escapeHtml(values.indicator.name) + "</h3><p class=\"legend-unit\">" +
-      escapeHtml(values.indicator.unit) + " · " + escapeHtml(values.year) + "</p><ul>";
+    var period = values.change ? values.compare + " → " + values.year : values.year;
+    var html = "<h3>" + escapeHtml(values.change ? t.change + ": " + values.indicator.name : values.indicator.name) +
+      "</h3><p class=\"legend-unit\">" + escapeHtml(values.indicator.unit) + " · " + escapeHtml(period) + "</p><ul>";
     values.legend.labels.forEach(function (label, i) {
       html += '<li><span class="swatch" style="background:' + escapeHtml(cls.colors[i]) + '"></span>' +
         escapeHtml(label) + ' <span class="count">(' + cls.counts[i] + ")</span></li>";
     });
     html += '<li class="no-data"><span class="swatch swatch-no-data"></span>' + escapeHtml(values.legend.no_data) +
       ' <span class="count">(' + cls.no_data_count + ")</span></li></ul>";
+    if (values.threshold && values.threshold.active) {
+      html += '<p class="legend-threshold"><span class="swatch swatch-highlight"></span>' +
+        escapeHtml(values.indicator.name) + " " + escapeHtml(values.year) + " " + escapeHtml(values.threshold.text) + "</p>";
+    }
     if (values.illustrative) {
       html += '<p class="tag-illustrative">' + escapeHtml(t.illustrative_tag) + "</p>";
     }
@@ -213,15 +271,36 @@
     });
   }
 
-  function update() {
-    var seq = ++requestSeq;
-    var version = versionOf(state.year);
+  function updateLinks() {
     history.replaceState(null, "", "?" + queryString());
     document.getElementById("lang-switch").setAttribute("href", "?" + langQuery());
     ["png", "pdf", "svg"].forEach(function (format) {
       var link = document.getElementById("export-" + format);
       if (link) link.setAttribute("href", config.exportBase + "." + format + "?" + queryString());
     });
+    var view = viewQuery();
+    setHref("ranking-full", config.rankingBase + "?" + view);
+    setHref("link-ranking", config.rankingBase + "?" + view);
+    setHref("download-csv", config.rankingBase + ".csv?" + view);
+    setHref("download-xlsx", config.rankingBase + ".xlsx?" + view);
+    setHref("download-json", config.rankingBase + ".json?" + view);
+    var side = new URLSearchParams(view);
+    var other = state.compare ? Number(state.compare) : (Number(state.year) === config.years[0] ? config.years[config.years.length - 2] : config.years[0]);
+    side.delete("compare"); side.delete("min"); side.delete("max");
+    side.set("year", Math.min(Number(state.year), other));
+    side.set("year2", Math.max(Number(state.year), other));
+    setHref("link-compare", config.compareBase + "?" + side.toString());
+  }
+
+  function setHref(id, href) {
+    var link = document.getElementById(id);
+    if (link) link.setAttribute("href", href);
+  }
+
+  function update() {
+    var seq = ++requestSeq;
+    var version = versionOf(geographyYear());
+    updateLinks();
     document.getElementById("year-label").textContent = state.year;
     var showError = function (err) {
       document.getElementById("status").textContent = t.error + ": " + err.message;
@@ -230,18 +309,110 @@
     fetchProjects().then(function (payload) {
       if (seq === requestSeq) paintProjects(payload);
     }).catch(showError);
+    updateRanking().catch(showError);
     return Promise.all([geometry(version), fetchValues()]).then(function (res) {
       if (seq !== requestSeq) return;  // a newer change superseded this one
       var firstPaint = unitLayerVersion === null;
       if (unitLayerVersion !== version.id) buildUnitLayer(version, res[0]);
       paint(res[1]);
-      if (firstPaint) fitArea();
+      if (firstPaint) {
+        fitArea();
+        if (state.focus) focusOnMap(state.focus);
+      }
     }).catch(showError);
   }
 
+  // --- ranking panel ------------------------------------------------------------------
+  function updateRanking() {
+    var seq = ++rankingSeq;
+    return fetch(config.rankingBase + ".json?" + viewQuery()).then(function (r) {
+      return r.json().then(function (body) {
+        if (!r.ok) throw new Error(body.error || ("ranking " + r.status));
+        return body;
+      });
+    }).then(function (table) {
+      if (seq === rankingSeq) renderRanking(table);
+    });
+  }
+
+  function renderRanking(table) {
+    var panel = document.getElementById("ranking-panel-table");
+    if (!panel) return;
+    var body = panel.tBodies[0];
+    var hasChange = table.compare !== null;
+    panel.classList.toggle("with-change", hasChange);
+    document.getElementById("ranking-value-head").textContent = table.indicator.unit + " " + table.year;
+    body.textContent = "";
+    table.rows.forEach(function (row) {
+      var tr = document.createElement("tr");
+      tr.setAttribute("data-code", row.code);
+      tr.tabIndex = 0;
+      if (row.value === null) tr.className = "no-data";
+      if (row.code === state.focus) tr.classList.add("focused");
+      [row.rank === null ? "–" : String(row.rank), row.name, row.value_text, hasChange ? row.change_text : ""]
+        .forEach(function (text, i) {
+          var td = document.createElement("td");
+          td.textContent = text;
+          if (i !== 1) td.className = "num";
+          if (i === 3) td.classList.add("change-col");
+          if (i === 1 && row.no_data_reason) td.title = row.no_data_reason;
+          if (i === 1 && row.members_text) td.title = t.built_from + ": " + row.members_text;
+          tr.appendChild(td);
+        });
+      tr.addEventListener("click", function () { setFocus(row.code, true); });
+      tr.addEventListener("keydown", function (e) { if (e.key === "Enter") setFocus(row.code, true); });
+      body.appendChild(tr);
+    });
+    var summary = table.version.label + " · " + table.rank_note;
+    if (table.threshold.active) {
+      summary = table.indicator.name + " " + table.threshold.text + ": " +
+        t.matching.replace("{n}", table.matching).replace("{total}", table.total) + " · " + summary;
+    }
+    document.getElementById("ranking-summary").textContent = summary;
+    document.body.setAttribute("data-ranked", table.indicator.id + ":" + table.year + ":" + table.rows.length);
+  }
+
+  function setFocus(code, fromPanel) {
+    state.focus = code;
+    updateLinks();
+    var rows = document.querySelectorAll("#ranking-panel-table tbody tr");
+    Array.prototype.forEach.call(rows, function (tr) {
+      var on = tr.getAttribute("data-code") === code;
+      tr.classList.toggle("focused", on);
+      if (on && !fromPanel && tr.scrollIntoView) tr.scrollIntoView({ block: "nearest" });
+    });
+    if (current) restyle();
+    if (fromPanel) focusOnMap(code);
+  }
+
+  function restyle() {
+    var byKey = {};
+    current.records.forEach(function (r) { byKey[r.code + "@" + r.valid_from] = r; });
+    unitLayer.eachLayer(function (layer) { layer.setStyle(styleFor(byKey[unitKey(layer.feature.properties)])); });
+    if (state.focus && layerByCode[state.focus]) layerByCode[state.focus].bringToFront();
+  }
+
+  function focusOnMap(code) {
+    var layer = layerByCode[code];
+    if (!layer) return;
+    settleZoom();
+    map.fitBounds(layer.getBounds(), { padding: [40, 40], maxZoom: 12, animate: false });
+    layer.bringToFront();
+    layer.openPopup(layer.getBounds().getCenter());
+    document.body.setAttribute("data-focused", code);
+  }
+
   function fitArea() {
+    settleZoom();
     map.invalidateSize();  // the banner may have changed the map's height
-    map.fitBounds(outlineLayer.getBounds(), { padding: [10, 10] });
+    map.fitBounds(outlineLayer.getBounds(), { padding: [10, 10], animate: false });  // settled when data-painted is seen
+  }
+
+  // The folium start-up script fits the map with an animated zoom; when that animation
+  // ends after our first paint, Leaflet (1.9) resets the view to its target, undoing our
+  // fit or focus and moving markers and popups under the user's pointer. Finish it now.
+  function settleZoom() {
+    if (map._animatingZoom && map._onZoomTransitionEnd) map._onZoomTransitionEnd();
   }
 
   function langQuery() {
@@ -263,6 +434,34 @@
       update();
     });
     document.getElementById("play").addEventListener("click", togglePlay);
+    document.getElementById("units-year").addEventListener("change", function (e) {
+      state.units_year = e.target.value ? Number(e.target.value) : null; update();
+    });
+    document.getElementById("compare").addEventListener("change", function (e) {
+      state.compare = e.target.value ? Number(e.target.value) : null; update();
+    });
+    var threshold = document.getElementById("threshold-form");
+    threshold.addEventListener("submit", function (e) { e.preventDefault(); readThreshold(); });
+    ["threshold-min", "threshold-max"].forEach(function (id) {
+      document.getElementById(id).addEventListener("change", readThreshold);
+    });
+  }
+
+  function parseNumber(text) {
+    var clean = String(text || "").trim().replace(",", ".");
+    if (!clean) return null;
+    var number = Number(clean);
+    return isFinite(number) ? number : NaN;
+  }
+
+  function readThreshold() {
+    var low = parseNumber(document.getElementById("threshold-min").value);
+    var high = parseNumber(document.getElementById("threshold-max").value);
+    var bad = isNaN(low) || isNaN(high) || (low !== null && high !== null && low > high);
+    document.getElementById("threshold-form").classList.toggle("invalid", bad);
+    if (bad) return;
+    state.min = low; state.max = high;
+    update();
   }
 
   function togglePlay() {

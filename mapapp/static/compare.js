@@ -1,0 +1,166 @@
+/* Side-by-side page: two Leaflet maps of two years of one indicator, synchronised.
+ *
+ * /compare.json classifies both years together (one legend); geometry comes from
+ * /api/units once per boundary version. Moving or zooming one map moves the other.
+ * All state is in the query string (history.replaceState); every data text is escaped.
+ */
+(function () {
+  "use strict";
+
+  var config, t, state, year2;
+  var maps = {}, layers = {}, geometryByVersion = {};
+  var syncing = false, requestSeq = 0, fitted = false;
+
+  function escapeHtml(value) {
+    return String(value === null || value === undefined ? "" : value).replace(/[&<>"']/g, function (c) {
+      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
+    });
+  }
+
+  function queryString() {
+    var params = new URLSearchParams();
+    params.set("indicator", state.indicator);
+    params.set("year", state.year);
+    params.set("year2", year2);
+    if (state.units_year) params.set("units_year", state.units_year);
+    if (state.method !== "quantiles") params.set("method", state.method);
+    if (Number(state.k) !== 5) params.set("k", state.k);
+    if (state.lang !== "vi") params.set("lang", state.lang);
+    return params.toString();
+  }
+
+  function geometry(versionId) {
+    if (!geometryByVersion[versionId]) {
+      geometryByVersion[versionId] = fetch(config.api + "/units?version=" + encodeURIComponent(versionId))
+        .then(function (r) { if (!r.ok) throw new Error("units " + r.status); return r.json(); });
+    }
+    return geometryByVersion[versionId];
+  }
+
+  function tooltipHtml(view, record) {
+    var html = "<strong>" + escapeHtml(record.name) + "</strong><br>";
+    html += record.value === null ? escapeHtml(record.no_data_reason || t.no_data)
+      : escapeHtml(view.indicator.name) + ": <b>" + escapeHtml(record.value_text) + "</b> " + escapeHtml(view.indicator.unit);
+    html += "<br>" + escapeHtml(t.year) + ": " + escapeHtml(view.year);
+    if (record.members_text) html += "<br><small>" + escapeHtml(t.built_from) + ": " + escapeHtml(record.members_text) + "</small>";
+    if (record.source) html += "<br><small>" + escapeHtml(t.source) + ": " + escapeHtml(record.source) + "</small>";
+    if (record.illustrative) html += '<br><span class="tag-illustrative">' + escapeHtml(t.illustrative_tag) + "</span>";
+    return html;
+  }
+
+  function popupHtml(view, record) {
+    var href = config.profileBase + encodeURIComponent(record.code) + "?valid_from=" +
+      encodeURIComponent(record.valid_from) + (state.lang === "en" ? "&lang=en" : "");
+    return tooltipHtml(view, record) + '<br><a class="profile-link" href="' + escapeHtml(href) + '">' +
+      escapeHtml(t.profile_link) + "</a>";
+  }
+
+  function paintSide(side, view, collection) {
+    var map = maps[side];
+    if (layers[side]) map.removeLayer(layers[side]);
+    var byKey = {};
+    view.records.forEach(function (r) { byKey[r.code + "@" + r.valid_from] = r; });
+    layers[side] = L.geoJSON(collection, {
+      style: function (feature) {
+        var record = byKey[feature.properties.code + "@" + feature.properties.valid_from];
+        var noData = !record || record["class"] === null;
+        return { className: "mapapp-unit", color: noData ? "#7a7a7a" : "#ffffff", weight: 1.1,
+                 dashArray: noData ? "3 3" : null, fillColor: record ? record.color : "#d9d9d9",
+                 fillOpacity: noData ? 0.55 : 0.85 };
+      },
+      onEachFeature: function (feature, layer) {
+        var record = byKey[feature.properties.code + "@" + feature.properties.valid_from];
+        if (!record) return;
+        layer.bindTooltip(tooltipHtml(view, record), { sticky: true });
+        layer.bindPopup(popupHtml(view, record), { maxWidth: 320 });
+        layer.on("add", function () {
+          var el = layer.getElement && layer.getElement();
+          if (el) { el.setAttribute("data-code", record.code); el.setAttribute("data-color", record.color); }
+        });
+      }
+    }).addTo(map);
+    document.getElementById("caption-" + side).textContent = view.title;
+  }
+
+  function renderLegend(pair) {
+    var cls = pair.classification;
+    var html = "<h3>" + escapeHtml(pair.indicator.name) + "</h3><p class=\"legend-unit\">" +
+      escapeHtml(pair.indicator.unit) + " · " + escapeHtml(t.shared_legend) + "</p><ul>";
+    pair.legend.labels.forEach(function (label, i) {
+      html += '<li><span class="swatch" style="background:' + escapeHtml(cls.colors[i]) + '"></span>' +
+        escapeHtml(label) + "</li>";
+    });
+    html += '<li class="no-data"><span class="swatch swatch-no-data"></span>' + escapeHtml(pair.legend.no_data) + "</li></ul>";
+    document.getElementById("compare-legend").innerHTML = html;
+  }
+
+  function update() {
+    var seq = ++requestSeq;
+    history.replaceState(null, "", "?" + queryString());
+    var status = document.getElementById("status");
+    status.textContent = t.loading;
+    fetch(config.compareJson + "?" + queryString()).then(function (r) {
+      return r.json().then(function (body) { if (!r.ok) throw new Error(body.error || r.status); return body; });
+    }).then(function (pair) {
+      return Promise.all([geometry(pair.left.version.id), geometry(pair.right.version.id)]).then(function (geo) {
+        if (seq !== requestSeq) return;
+        paintSide("left", pair.left, geo[0]);
+        paintSide("right", pair.right, geo[1]);
+        renderLegend(pair);
+        document.getElementById("illustrative-banner").hidden = !pair.illustrative;
+        document.getElementById("sources").textContent = pair.sources.length
+          ? t.source + ": " + pair.sources.map(function (s) { return s.title; }).join("; ") : "";
+        status.textContent = "";
+        if (!fitted) {
+          fitted = true;
+          maps.left.invalidateSize(); maps.right.invalidateSize();
+          maps.left.fitBounds(L.geoJSON(geo[0].outline).getBounds(), { padding: [8, 8] });
+        }
+        document.body.setAttribute("data-painted", state.indicator + ":" + state.year + ":" + year2);
+      });
+    }).catch(function (err) { status.textContent = t.error + ": " + err.message; });
+  }
+
+  function sync(from, to) {
+    maps[from].on("move moveend zoomend", function () {
+      if (syncing) return;
+      syncing = true;
+      maps[to].setView(maps[from].getCenter(), maps[from].getZoom(), { animate: false });
+      syncing = false;
+    });
+  }
+
+  function bindControls() {
+    var form = document.getElementById("compare-controls");
+    form.addEventListener("submit", function (e) { e.preventDefault(); update(); });
+    form.addEventListener("change", function (e) {
+      var name = e.target.name, value = e.target.value;
+      if (name === "year2") year2 = Number(value);
+      else if (name === "year" || name === "k") state[name] = Number(value);
+      else if (name === "units_year") state.units_year = value ? Number(value) : null;
+      else state[name] = value;
+      update();
+    });
+  }
+
+  function start() {
+    config = JSON.parse(document.getElementById("compare-config").textContent);
+    t = config.strings;
+    state = Object.assign({}, config.state);
+    year2 = config.year2;
+    ["left", "right"].forEach(function (side) {
+      maps[side] = L.map("map-" + side, { zoomSnap: 0.25, minZoom: 7, maxZoom: 16, attributionControl: false });
+    });
+    var first = config.versions[String(state.year)];
+    maps.left.setView([16.65, 106.6], 10);
+    maps.right.setView([16.65, 106.6], 10);
+    sync("left", "right");
+    sync("right", "left");
+    bindControls();
+    window.compareApp = { maps: maps, state: state, version: first };
+    update();
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();
