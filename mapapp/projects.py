@@ -99,10 +99,14 @@ def _match_units(project: Project, registry: list[Unit]) -> None:
             project.units.append((unit, villages))
 
 
-def store_projects(conn: sa.Connection, projects: list[Project], unit_ids: dict, source_id_for) -> None:
-    """Replace the stored projects with ``projects``; ``source_id_for(url, quote)`` gives source ids."""
-    conn.execute(sa.delete(db.project_units))
-    conn.execute(sa.delete(db.projects))
+def store_projects(conn: sa.Connection, projects: list[Project], unit_ids: dict, source_id_for,
+                   keep_ids: set[int] = frozenset()) -> None:
+    """Replace the stored projects with ``projects``, keeping those with ids in ``keep_ids``.
+
+    ``source_id_for(url, quote)`` gives source ids; ``keep_ids`` are projects added by imports.
+    """
+    conn.execute(sa.delete(db.project_units).where(db.project_units.c.project_id.not_in(keep_ids)))
+    conn.execute(sa.delete(db.projects).where(db.projects.c.id.not_in(keep_ids)))
     for p in projects:
         pid = conn.execute(sa.insert(db.projects).values(
             name=p.name, donor=p.donor, sector=p.sector, communes_text=p.communes_text,

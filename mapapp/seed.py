@@ -11,7 +11,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from . import boundaries, db, illustrative, indicators, projects, units
+from . import boundaries, db, district, illustrative, importing, indicators, projects, units
 log = logging.getLogger(__name__)
 
 ILLUSTRATIVE_SOURCE = (
@@ -43,6 +43,18 @@ class Inputs:
             self.shared_dir / "data" / "projects.csv",
         ]
 
+    @property
+    def district_facts(self) -> Path:
+        return self.shared_dir / "data" / "district-facts.csv"
+
+    @property
+    def report_figures(self) -> Path:
+        return self.shared_dir / "data" / "report-161-figures.csv"
+
+    def optional(self) -> list[Path]:
+        """Shared files loaded when present (the district summary); the app runs without them."""
+        return [self.district_facts, self.report_figures]
+
     def missing(self) -> list[Path]:
         """Required files that are not there."""
         return [p for p in self.required() if not p.is_file()]
@@ -50,7 +62,9 @@ class Inputs:
     def checksum(self) -> str:
         """One checksum over every input file (the seed is skipped when it is unchanged)."""
         files = self.required() + sorted(self.geodata_dir.glob("*.csv"))
-        return boundaries.checksum(boundaries.PROCESSING_VERSION, *(p.read_bytes() for p in files))
+        optional = [p.read_bytes() if p.is_file() else b"-" for p in self.optional()]
+        return boundaries.checksum(boundaries.PROCESSING_VERSION, *(p.read_bytes() for p in files), *optional,
+                                   b"district-facts-1")
 
 
 def seed(engine: sa.Engine, inputs: Inputs, force: bool = False) -> list[str]:
@@ -77,17 +91,34 @@ def seed(engine: sa.Engine, inputs: Inputs, force: bool = False) -> list[str]:
         boundaries.store_versions(conn, versions, unit_ids)
         indicators.store_catalogue(conn, indicators.read_catalogue(inputs.geodata_dir / "indicators.csv"))
         conn.execute(sa.delete(db.indicator_values).where(db.indicator_values.c.origin == "seed"))
+        # Values and projects written by the data officer's imports win over bundled ones.
+        values = _ValueWriter(conn, importing.imported_value_keys(conn))
         sources = _SourceCache(conn)
-        notes = _store_real_values(conn, inputs, registry, unit_ids, sources)
-        _store_illustrative(conn, inputs, unit_ids, sources)
+        notes = _store_real_values(values, inputs, registry, unit_ids, sources)
+        _store_illustrative(values, inputs, unit_ids, sources)
         project_list = projects.read_projects(inputs.shared_dir / "data" / "projects.csv", registry)
-        projects.store_projects(conn, project_list, unit_ids, lambda url, quote: sources.get(_host(url), url, quote))
-        _store_project_counts(conn, project_list, registry, unit_ids, sources)
+        projects.store_projects(conn, project_list, unit_ids, lambda url, quote: sources.get(_host(url), url, quote),
+                                keep_ids=importing.imported_project_ids(conn))
+        _store_project_counts(values, project_list, registry, unit_ids, sources)
+        district.store(conn, _district_rows(inputs))
         notes += [f"projects.csv: {p.name}: commune {n!r} not found" for p in project_list for n in p.unmatched]
         db.set_meta(conn, "seed_checksum", digest)
     for note in notes:
         log.info("seed: %s", note)
     return notes
+
+
+class _ValueWriter:
+    """Insert bundled values, leaving out the keys an import has written."""
+
+    def __init__(self, conn: sa.Connection, imported_keys: set):
+        self.conn = conn
+        self.imported = imported_keys
+
+    def insert(self, rows: list[dict]) -> None:
+        kept = [r for r in rows if (r["unit_id"], r["year"], r["indicator_id"]) not in self.imported]
+        if kept:
+            self.conn.execute(sa.insert(db.indicator_values), kept)
 
 
 class _SourceCache:
@@ -109,7 +140,7 @@ def _host(url: str) -> str:
     return url.split("//", 1)[-1].split("/", 1)[0] or url
 
 
-def _store_real_values(conn, inputs: Inputs, registry, unit_ids, sources: _SourceCache) -> list[str]:
+def _store_real_values(values: _ValueWriter, inputs: Inputs, registry, unit_ids, sources: _SourceCache) -> list[str]:
     facts, notes = indicators.read_commune_facts(inputs.shared_dir / "data" / "commune-facts.csv", registry)
     facts += indicators.read_2025_boundary_facts(
         inputs.shared_dir / "geodata" / "huong-hoa-communes-2025.geojson", registry)
@@ -119,15 +150,14 @@ def _store_real_values(conn, inputs: Inputs, registry, unit_ids, sources: _Sourc
             unit_id=unit_ids[fact.unit.key], year=fact.year, indicator_id=fact.indicator, value=fact.value,
             source_id=sources.get(fact.source_title, fact.source_url, fact.quote), illustrative=False,
         )
-    if rows:
-        conn.execute(sa.insert(db.indicator_values), list(rows.values()))
+    values.insert(list(rows.values()))
     return notes
 
 
-def _store_illustrative(conn, inputs: Inputs, unit_ids, sources: _SourceCache) -> None:
+def _store_illustrative(values: _ValueWriter, inputs: Inputs, unit_ids, sources: _SourceCache) -> None:
     source_id = sources.get(ILLUSTRATIVE_SOURCE, "", "", illustrative=True)
     rows = illustrative.read_csv(inputs.geodata_dir / "illustrative-series.csv")
-    conn.execute(sa.insert(db.indicator_values), [
+    values.insert([
         dict(unit_id=unit_ids[(r["code"], r["valid_from"])], year=r["year"], indicator_id=r["indicator"],
              value=r["value"], numerator=r["numerator"], denominator=r["denominator"],
              source_id=source_id, illustrative=True)
@@ -135,12 +165,20 @@ def _store_illustrative(conn, inputs: Inputs, unit_ids, sources: _SourceCache) -
     ])
 
 
-def _store_project_counts(conn, project_list, registry, unit_ids, sources: _SourceCache) -> None:
+def _district_rows(inputs: Inputs) -> list[dict]:
+    """The district series and the report figures, when their files are there."""
+    rows = district.read_facts(inputs.district_facts) if inputs.district_facts.is_file() else []
+    if inputs.report_figures.is_file():
+        rows += district.read_report(inputs.report_figures)
+    return rows
+
+
+def _store_project_counts(values: _ValueWriter, project_list, registry, unit_ids, sources: _SourceCache) -> None:
     source_id = sources.get(PROJECTS_SOURCE, "", "")
     rows = []
     for year in range(2016, 2026):
         for key, count in projects.active_counts(project_list, registry, year).items():
             rows.append(dict(unit_id=unit_ids[key], year=year, indicator_id="projects_active", value=count,
                              source_id=source_id, illustrative=False))
-    conn.execute(sa.insert(db.indicator_values), rows)
+    values.insert(rows)
 
