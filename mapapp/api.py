@@ -86,7 +86,14 @@ def indicators():
 
 @bp.get("/values")
 def values():
-    """One record per unit of the year: value, source, illustrative flag, class and colour."""
+    """One record per unit of the year: value, source, illustrative flag, class and colour.
+
+    ``units_year=YYYY`` draws the year's data on a later year's units (aggregated along
+    the registry's successor links; each record names the units it was built from and,
+    when it cannot be built, why); ``compare=YYYY`` gives the change since that year on
+    a common geography (diverging classes centred on zero, percentage points for rates);
+    ``min``/``max`` mark the records passing the threshold (``highlight``).
+    """
     conn = connection()
     if "year" not in request.args:
         raise BadRequest("the parameter year is required (e.g. year=2021)")
