@@ -49,12 +49,18 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.setdefault("DATABASE_URL", default_database_url(app.instance_path))
     app.teardown_appcontext(close_connection)
 
-    from . import api, assets, cli, views
+    from . import api, assets, auth, auth_cli, cli, exports, import_cli, imports_web, security, views
 
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(assets.bp)
+    app.register_blueprint(exports.bp)
+    app.register_blueprint(imports_web.bp)
+    app.register_blueprint(auth.bp)
+    security.init_app(app)
     cli.register(app)
+    import_cli.register(app)
+    auth_cli.register(app)
     if app.config["SEED_ON_START"]:
         _seed_on_start(app)
     return app

@@ -12,7 +12,11 @@ import sqlalchemy as sa
 from flask import current_app, g
 from sqlalchemy import event
 
-SCHEMA_VERSION = 2  # 2: import history tables (imports, import_value_changes, import_boundary_snapshots, project_points)
+#: Version of the schema this code writes. Older stores are brought up to it by :data:`MIGRATIONS`
+#: (see :func:`create_schema`); a store from a newer version is refused, never altered.
+#: 1: the map data; 2: import history tables (imports, import_value_changes,
+#: import_boundary_snapshots, project_points); 3: accounts (users, login_failures).
+SCHEMA_VERSION = 3
 
 metadata = sa.MetaData()
 
@@ -184,6 +188,31 @@ project_points = sa.Table(
 )
 
 
+# --- Accounts (mapapp.auth) -------------------------------------------------------------------
+users = sa.Table(
+    "users", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("username", sa.String(64), nullable=False, unique=True),  # lower case, see auth.USERNAME
+    sa.Column("password_hash", sa.Text, nullable=False),  # werkzeug.security (scrypt), never the password
+    sa.Column("role", sa.String(16), nullable=False),  # viewer | editor | admin
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("created_at", sa.String(32), nullable=False),
+    sa.Column("last_login_at", sa.String(32), nullable=False, server_default=""),
+    # Bumped when the password, role or active flag changes: older sessions stop working.
+    sa.Column("session_epoch", sa.Integer, nullable=False, server_default="0"),
+)
+
+# Failed logins, kept for the rate limit window only (see auth.LoginLimiter).
+login_failures = sa.Table(
+    "login_failures", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("ip", sa.String(64), nullable=False),
+    sa.Column("username", sa.String(64), nullable=False),
+    sa.Column("at", sa.Float, nullable=False),  # Unix time
+    sa.Index("ix_login_failures_ip", "ip", "at"),
+)
+
+
 def default_database_url(instance_path: str) -> str:
     """Return the SQLite URL of the database file in the instance folder."""
     return f"sqlite:///{instance_path}/mapapp.sqlite"
@@ -230,11 +259,81 @@ def close_connection(_exc=None) -> None:
         conn.close()
 
 
-def create_schema(engine: sa.Engine) -> None:
-    """Create missing tables and record the schema version (idempotent)."""
+class SchemaTooNew(RuntimeError):
+    """The store was written by a newer version of the app: it is left untouched."""
+
+
+def _create_tables(conn: sa.Connection, *tables: sa.Table) -> None:
+    metadata.create_all(conn, tables=list(tables), checkfirst=True)
+
+
+def _migrate_to_2(conn: sa.Connection) -> None:
+    """2: the import history (undo needs it)."""
+    _create_tables(conn, imports, import_value_changes, import_boundary_snapshots, project_points)
+
+
+def _migrate_to_3(conn: sa.Connection) -> None:
+    """3: accounts and the login rate limit."""
+    _create_tables(conn, users, login_failures)
+
+
+#: ``(version, function)`` in order: ``function`` brings a store at ``version - 1`` to ``version``.
+#: Each runs in its own transaction together with the version stamp, so a crash leaves the
+#: store at a whole version. Never edit a published step: add a new one and bump SCHEMA_VERSION.
+MIGRATIONS: list[tuple[int, object]] = [
+    (2, _migrate_to_2),
+    (3, _migrate_to_3),
+]
+
+
+def stored_schema_version(conn: sa.Connection) -> int | None:
+    """The schema version recorded in the store; ``None`` for an empty store.
+
+    A store with tables but no recorded version predates versioning: version 1.
+    """
+    inspector = sa.inspect(conn)
+    if inspector.has_table("meta"):
+        value = get_meta(conn, "schema_version")
+        if value is not None:
+            return int(value)
+    return 1 if inspector.has_table("units") else None
+
+
+def create_schema(engine: sa.Engine) -> list[int]:
+    """Create or upgrade the schema to :data:`SCHEMA_VERSION`; return the migrations applied.
+
+    An empty store gets every table at once. A store at an older version gets the
+    :data:`MIGRATIONS` after its version, in order, each in one transaction. Tables
+    that other modules add to :data:`metadata` are created when missing (idempotent).
+
+    Raises
+    ------
+    SchemaTooNew
+        When the store's version is higher than this code's (nothing is changed).
+    """
+    with engine.connect() as conn:
+        stored = stored_schema_version(conn)
+    applied: list[int] = []
+    if stored is None:
+        metadata.create_all(engine)
+        with engine.begin() as conn:
+            set_meta(conn, "schema_version", str(SCHEMA_VERSION))
+        return applied
+    if stored > SCHEMA_VERSION:
+        raise SchemaTooNew(f"the database has schema version {stored}, this app knows up to {SCHEMA_VERSION}: "
+                           "use a newer version of the app (nothing was changed)")
+    for version, migrate in MIGRATIONS:
+        if version <= stored:
+            continue
+        with engine.begin() as conn:
+            migrate(conn)
+            set_meta(conn, "schema_version", str(version))
+        applied.append(version)
     metadata.create_all(engine)
     with engine.begin() as conn:
-        set_meta(conn, "schema_version", str(SCHEMA_VERSION))
+        if get_meta(conn, "schema_version") != str(SCHEMA_VERSION):
+            set_meta(conn, "schema_version", str(SCHEMA_VERSION))
+    return applied
 
 
 def get_meta(conn: sa.Connection, key: str) -> str | None:

@@ -3,6 +3,11 @@
 Uploads are kept under ``instance/uploads/`` with a random name the server chooses
 (the user's file name is only shown, never used as a path) until the user confirms.
 Pages are Vietnamese, English with ``?lang=en``; every text is escaped by Jinja.
+
+Only editors (and admins) may open these pages (:func:`mapapp.auth.require_role`; the
+same rule is enforced before every request by :mod:`mapapp.security`), every form
+carries the session's CSRF token, and each import and undo records the logged-in
+username as "who".
 """
 from __future__ import annotations
 
@@ -17,7 +22,7 @@ from flask import (Blueprint, abort, current_app, redirect, render_template, req
                    url_for)
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from . import importing
+from . import auth, importing
 from .db import get_engine
 
 bp = Blueprint("imports", __name__)
@@ -52,7 +57,6 @@ STRINGS = {
     "year_help": ("để trống nếu tiêu đề bảng ghi năm", "leave empty when the table title names the year"),
     "source": ("Văn bản nguồn", "Source document"),
     "source_help": ("vd. QĐ 125/QĐ-UBND ngày 10/01/2022", "e.g. QĐ 125/QĐ-UBND ngày 10/01/2022"),
-    "who": ("Người nhập", "Your name"),
     "preview": ("Xem trước", "Preview"),
     "recheck": ("Kiểm tra lại", "Check again"),
     "confirm": ("Xác nhận nhập", "Confirm import"),
@@ -104,6 +108,8 @@ STRINGS = {
     "by": ("Người nhập", "By"),
     "status": ("Trạng thái", "Status"),
     "source_short": ("Nguồn", "Source"),
+    "accounts": ("Tài khoản", "Accounts"),
+    "logout": ("Đăng xuất", "Log out"),
 }
 
 
@@ -127,12 +133,24 @@ def _strings(lang: str) -> dict[str, str]:
 def _render(template: str, status: int = 200, **context):
     lang = _lang()
     other = "vi" if lang == "en" else "en"
-    return render_template(template, t=_strings(lang), lang=lang, other_lang=other, **context), status
+    return render_template(template, t=_strings(lang), lang=lang, other_lang=other, user=auth.current_user(),
+                           **context), status
+
+
+def _who() -> str:
+    """The logged-in username: what the import history records as "who"."""
+    return auth.username_or_none() or f"web {request.remote_addr or ''}".strip()
 
 
 def _options(**kwargs) -> importing.Options:
-    who = (request.form.get("who") or "").strip()[:100] or f"web {request.remote_addr or ''}".strip()
-    return importing.options_from_config(current_app.config, who=who, **kwargs)
+    return importing.options_from_config(current_app.config, who=_who(), **kwargs)
+
+
+@bp.after_request
+def _no_store(response):
+    """Import pages show who imported what: never kept by browsers or proxies."""
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 # --- uploads --------------------------------------------------------------------------------
@@ -218,6 +236,7 @@ def _upload_error(key: str, kind: str):
 # --- pages ----------------------------------------------------------------------------------
 
 @bp.get("/import")
+@auth.require_role("editor")
 def index():
     """Upload forms, template download and the import history."""
     return _index_page()
@@ -233,6 +252,7 @@ def _index_page(error: str | None = None, notice: str | None = None, status: int
 
 
 @bp.post("/import/indicators")
+@auth.require_role("editor")
 def indicators_preview():
     """Parse the upload, validate it and show the dry run (nothing is written)."""
     got = _upload_or_token("indicators")
@@ -257,11 +277,12 @@ def _indicator_options() -> importing.Options:
 
 
 def _echo_form() -> dict:
-    keep = ("year", "source", "who", "valid_from", "valid_to", "crs", "encoding")
+    keep = ("year", "source", "valid_from", "valid_to", "crs", "encoding")
     return {k: request.form.get(k, "") for k in keep}
 
 
 @bp.post("/import/indicators/confirm")
+@auth.require_role("editor")
 def indicators_confirm():
     """Apply a previewed indicator import (one transaction), then show its record."""
     token = request.form.get("token", "")
@@ -280,6 +301,7 @@ def indicators_confirm():
 
 
 @bp.post("/import/projects")
+@auth.require_role("editor")
 def projects_preview():
     """Parse a project list and show what would be imported."""
     from . import project_import
@@ -295,6 +317,7 @@ def projects_preview():
 
 
 @bp.post("/import/projects/confirm")
+@auth.require_role("editor")
 def projects_confirm():
     """Apply a previewed project import."""
     from . import project_import
@@ -323,6 +346,7 @@ def _boundary_request():
 
 
 @bp.post("/import/boundaries")
+@auth.require_role("editor")
 def boundaries_preview():
     """Read a boundary file and show decoded names, checks and the coverage report."""
     from . import boundary_import
@@ -338,6 +362,7 @@ def boundaries_preview():
 
 
 @bp.post("/import/boundaries/confirm")
+@auth.require_role("editor")
 def boundaries_confirm():
     """Apply a previewed boundary import."""
     from . import boundary_import
@@ -357,6 +382,7 @@ def boundaries_confirm():
 
 
 @bp.get("/import/<int:import_id>")
+@auth.require_role("editor")
 def detail(import_id: int):
     """One import: who, when, file, checksum, source, counts, warnings and value changes."""
     with get_engine().connect() as conn:
@@ -368,16 +394,18 @@ def detail(import_id: int):
 
 
 @bp.post("/import/<int:import_id>/undo")
+@auth.require_role("editor")
 def undo(import_id: int):
     """Undo an import (one transaction) and go back to the history."""
     try:
-        importing.undo_import(get_engine(), import_id, _options().who)
+        importing.undo_import(get_engine(), import_id, _who())
     except importing.UndoRefused as error:
         return _index_page(error=str(error), status=409)
     return _index_page(notice=_strings(_lang())["undo_done"].format(id=import_id))
 
 
 @bp.get("/import/template.xlsx")
+@auth.require_role("editor")
 def template():
     """An annex template of an indicator group, pre-filled with the units valid in the year."""
     from .units import load_units
@@ -401,6 +429,6 @@ def too_large(_error):
     """Uploads above ``MAX_CONTENT_LENGTH`` get a page saying so (413)."""
     limit = current_app.config.get("MAX_CONTENT_LENGTH") or MAX_UPLOAD_BYTES
     message = _strings(_lang())["too_large"].format(mb=round(limit / 1024 / 1024, 1))
-    if request.path.startswith("/import"):
+    if request.path.startswith("/import") and auth.has_role(auth.current_user(), "editor"):
         return _index_page(error=message, status=413)
     return {"error": message}, 413

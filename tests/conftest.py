@@ -83,3 +83,48 @@ def copy_of_shared(tmp_path):
     for path in target.rglob("*"):
         path.chmod(0o755 if path.is_dir() else 0o644)
     return target
+
+
+# --- accounts (mapapp.auth): log in the way a browser does, CSRF token taken from the form -------
+import re as _re  # noqa: E402
+
+CSRF_RE = _re.compile(r'name="csrf_token" value="([^"]+)"')
+TEST_PASSWORD = "mật khẩu thử 123"
+
+
+def csrf_of(html: str) -> str:
+    """The CSRF token in a page's form."""
+    found = CSRF_RE.search(html)
+    assert found, "no csrf_token field in the page"
+    return found.group(1)
+
+
+def add_user(app, username: str, role: str, password: str = TEST_PASSWORD) -> None:
+    """Create an account in ``app``'s store (as ``flask create-user`` does)."""
+    from mapapp import auth
+    from mapapp.db import get_engine
+
+    with app.app_context():
+        auth.create_user(auth.ensure_schema(get_engine()), username, password, role, update=True)
+
+
+def login(client, username: str, password: str = TEST_PASSWORD):
+    """Log ``client`` in through the login form; set ``client.csrf`` to the session's token."""
+    token = csrf_of(client.get("/login").get_data(as_text=True))
+    response = client.post("/login", data={"username": username, "password": password, "csrf_token": token})
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    client.csrf = csrf_of(client.get("/login").get_data(as_text=True))
+    return client
+
+
+def client_as(app, role: str, username: str | None = None):
+    """A test client of ``app`` logged in with a new account of ``role``."""
+    username = username or f"{role}1"
+    add_user(app, username, role)
+    return login(app.test_client(), username)
+
+
+@pytest.fixture()
+def editor_client(fresh_app):
+    """A client of ``fresh_app`` logged in as the editor ``editor1`` (``client.csrf``: its CSRF token)."""
+    return client_as(fresh_app, "editor")

@@ -6,7 +6,7 @@ import json
 import zipfile
 
 import sqlalchemy as sa
-from conftest import SHARED_DIR, needs_shared
+from conftest import SHARED_DIR, client_as, needs_shared
 from import_builders import import_count
 
 from mapapp import boundaries, db, encodings, importing
@@ -199,9 +199,10 @@ def test_boundary_cli_preview_and_web(fresh_app, tmp_path):
     result = runner.invoke(args=["import-boundaries", str(bare), "--valid-from", "2016-01-01", "--valid-to",
                                  "2019-12-31"])
     assert result.exit_code != 0 and "--crs" in result.output
-    client = fresh_app.test_client()
+    client = client_as(fresh_app, "editor")
     page = client.post("/import/boundaries", data={"file": (io.BytesIO(path.read_bytes()), "xa.zip"),
-                                                   "valid_from": "2016-01-01", "valid_to": "2019-12-31"},
+                                                   "valid_from": "2016-01-01", "valid_to": "2019-12-31",
+                                                   "csrf_token": client.csrf},
                        content_type="multipart/form-data")
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and "Xã Hướng Lộc" in html and "Xác nhận nhập" in html

@@ -12,7 +12,7 @@ import sys
 import time
 
 import pytest
-from conftest import REPO_ROOT, SHARED_DIR, make_app, needs_shared
+from conftest import REPO_ROOT, SHARED_DIR, client_as, make_app, needs_shared
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from import_builders import (SOURCE, import_count, long_csv, poverty_annex_xlsx, poverty_rows, units_of,
@@ -133,15 +133,16 @@ def _token(html: str) -> str:
     return re.search(r'name="token" value="([0-9a-f]{32})"', html).group(1)
 
 
-def test_web_upload_preview_confirm_history_undo(fresh_app):
-    client = fresh_app.test_client()
+def test_web_upload_preview_confirm_history_undo(fresh_app, editor_client):
+    client = editor_client
     page = client.get("/import")
     assert page.status_code == 200 and "Nhập dữ liệu" in page.get_data(as_text=True)
     assert "Import data" in client.get("/import?lang=en").get_data(as_text=True)
     before = value_rows(fresh_app)
     data = poverty_annex_xlsx(poverty_rows(units_of(fresh_app, 2021)), year=2021)
     preview = client.post("/import/indicators", data={"file": (io.BytesIO(data), "phu-luc.xlsx"), "source": SOURCE,
-                                                      "who": "Nguyễn Văn A"}, content_type="multipart/form-data")
+                                                      "who": "Nguyễn Văn A", "csrf_token": client.csrf},
+                          content_type="multipart/form-data")
     html = preview.get_data(as_text=True)
     assert preview.status_code == 200 and "Xác nhận nhập" in html and "minh họa" in html
     assert value_rows(fresh_app) == before
@@ -149,25 +150,28 @@ def test_web_upload_preview_confirm_history_undo(fresh_app):
     uploads = os.listdir(upload_dir(fresh_app))
     assert f"{token}.bin" in uploads
     form = {"token": token, "source": SOURCE, "who": "Nguyễn Văn A"}
-    done = client.post("/import/indicators/confirm", data=form)
+    refused = client.post("/import/indicators/confirm", data=form)  # no CSRF token: refused, nothing written
+    assert refused.status_code == 400 and value_rows(fresh_app) == before
+    done = client.post("/import/indicators/confirm", data=form | {"csrf_token": client.csrf})
     assert done.status_code == 302
     detail = client.get(done.headers["Location"]).get_data(as_text=True)
-    assert "Nguyễn Văn A" in detail and SOURCE in detail and "phu-luc.xlsx" in detail
+    # "who" is the logged-in account, not a name typed into the form
+    assert "editor1" in detail and "Nguyễn Văn A" not in detail and SOURCE in detail and "phu-luc.xlsx" in detail
     assert value_rows(fresh_app) != before
     history = client.get("/import").get_data(as_text=True)
     assert "phu-luc.xlsx" in history and "Hoàn tác" in history
-    undone = client.post("/import/1/undo")
+    undone = client.post("/import/1/undo", data={"csrf_token": client.csrf})
     assert undone.status_code == 200 and value_rows(fresh_app) == before
     assert "đã hoàn tác" in client.get("/import").get_data(as_text=True)
 
 
-def test_web_reports_errors_and_escapes_everything(fresh_app):
-    client = fresh_app.test_client()
+def test_web_reports_errors_and_escapes_everything(fresh_app, editor_client):
+    client = editor_client
     rows = poverty_rows(units_of(fresh_app, 2021))
     rows[0][0] = "<script>alert(1)</script>"
     data = poverty_annex_xlsx(rows, year=2021)
     response = client.post("/import/indicators?lang=en", data={
-        "file": (io.BytesIO(data), "../../<b>evil</b>.xlsx"), "source": "<i>x</i>"},
+        "file": (io.BytesIO(data), "../../<b>evil</b>.xlsx"), "source": "<i>x</i>", "csrf_token": client.csrf},
         content_type="multipart/form-data")
     html = response.get_data(as_text=True)
     assert response.status_code == 200
@@ -180,14 +184,14 @@ def test_web_reports_errors_and_escapes_everything(fresh_app):
 
 def test_web_refuses_wrong_types_expired_tokens_and_large_uploads(tmp_path):
     app = make_app(tmp_path, MAX_CONTENT_LENGTH=20_000)
-    client = app.test_client()
-    bad = client.post("/import/indicators", data={"file": (io.BytesIO(b"x"), "a.exe")},
+    client = client_as(app, "editor")
+    bad = client.post("/import/indicators", data={"file": (io.BytesIO(b"x"), "a.exe"), "csrf_token": client.csrf},
                       content_type="multipart/form-data")
     assert bad.status_code == 400 and ".exe" in bad.get_data(as_text=True)
-    expired = client.post("/import/indicators/confirm", data={"token": "../../etc/passwd"})
+    expired = client.post("/import/indicators/confirm", data={"token": "../../etc/passwd", "csrf_token": client.csrf})
     assert expired.status_code == 400
-    big = client.post("/import/indicators", data={"file": (io.BytesIO(b"0" * 50_000), "a.csv")},
-                      content_type="multipart/form-data")
+    big = client.post("/import/indicators", data={"file": (io.BytesIO(b"0" * 50_000), "a.csv"),
+                                                  "csrf_token": client.csrf}, content_type="multipart/form-data")
     assert big.status_code == 413
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
-from conftest import needs_shared
+from conftest import client_as, needs_shared
 from import_builders import (SOURCE, data_row_of, import_count, long_csv, nfd, poverty_annex_xls,
                              poverty_annex_xlsx, poverty_rows, units_of, value_rows)
 
@@ -313,7 +313,7 @@ def test_template_round_trip(fresh_app):
 
     import openpyxl
 
-    client = fresh_app.test_client()
+    client = client_as(fresh_app, "editor")
     response = client.get("/import/template.xlsx?group=poverty&year=2019")
     assert response.status_code == 200
     book = openpyxl.load_workbook(io.BytesIO(response.data))
@@ -341,7 +341,7 @@ def test_every_template_column_is_recognised(fresh_app, group, expected):
 
     import openpyxl
 
-    data = fresh_app.test_client().get(f"/import/template.xlsx?group={group}&year=2022").data
+    data = client_as(fresh_app, "editor").get(f"/import/template.xlsx?group={group}&year=2022").data
     book = openpyxl.load_workbook(io.BytesIO(data))
     ws = book.active
     for r in range(6, 6 + 21):

@@ -5,7 +5,7 @@ import io
 
 import pytest
 import sqlalchemy as sa
-from conftest import needs_shared
+from conftest import client_as, needs_shared
 from import_builders import SOURCE, import_count, nfd, value_rows
 
 from mapapp import db, importing, project_import
@@ -124,12 +124,13 @@ def test_project_cli_and_web(fresh_app, tmp_path):
                                                       "--dry-run"])
     assert result.exit_code == 0, result.output
     assert "Nước sạch cho bản làng" in result.output and import_count(fresh_app) == 0
-    client = fresh_app.test_client()
+    client = client_as(fresh_app, "editor")
     html = client.post("/import/projects", data={"file": (io.BytesIO(path.read_bytes()), "du-an.xlsx"),
-                                                 "source": SOURCE}, content_type="multipart/form-data")
+                                                 "source": SOURCE, "csrf_token": client.csrf},
+                       content_type="multipart/form-data")
     text = html.get_data(as_text=True)
     assert html.status_code == 200 and "Xã Thuận" in text and "Xác nhận nhập" in text
     import re
     token = re.search(r'name="token" value="([0-9a-f]{32})"', text).group(1)
-    done = client.post("/import/projects/confirm", data={"token": token, "source": SOURCE})
+    done = client.post("/import/projects/confirm", data={"token": token, "source": SOURCE, "csrf_token": client.csrf})
     assert done.status_code == 302 and import_count(fresh_app) == 1

@@ -1,0 +1,159 @@
+"""Production serving: waitress with mapapp.wsgi:app (as bin/serve-network), exports in worker processes."""
+from __future__ import annotations
+
+import http.cookiejar
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from conftest import REPO_ROOT, SHARED_DIR, TEST_PASSWORD, add_user, csrf_of, needs_shared
+from werkzeug.test import Client
+
+from mapapp import offload
+
+pytestmark = needs_shared
+WAITRESS = REPO_ROOT / ".venv" / "bin" / "waitress-serve"
+FLASK = [sys.executable, "-m", "flask", "--app", "mapapp"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def children_of(pid: int) -> list[int]:
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+@pytest.fixture()
+def network_env(tmp_path):
+    env = dict(os.environ, MAPAPP_DATABASE_URL=f"sqlite:///{tmp_path}/mapapp.sqlite", MAPAPP_SHARED_DIR=str(SHARED_DIR),
+               MAPAPP_SECRET_KEY="a-test-key-for-the-served-app-0123456789", MAPAPP_EXPORT_PROCESSES="1",
+               PYTHONPATH=str(REPO_ROOT))
+    env.pop("MAPAPP_SECURE_COOKIES", None)
+    return env
+
+
+def test_serve_network_script_is_valid_bash():
+    assert subprocess.run(["bash", "-n", str(REPO_ROOT / "bin" / "serve-network")]).returncode == 0
+    text = (REPO_ROOT / "bin" / "serve-network").read_text()
+    assert "waitress-serve" in text and "mapapp.wsgi:app" in text and "0.0.0.0" in text and "8000" in text
+
+
+@pytest.mark.skipif(not WAITRESS.exists(), reason="waitress is not installed (bin/install)")
+def test_waitress_serves_the_app_with_threads_and_export_workers(network_env, tmp_path):
+    created = subprocess.run(FLASK + ["create-user", "bientap", "--role", "editor", "--password-stdin"],
+                             input=TEST_PASSWORD + "\n", env=network_env, cwd=REPO_ROOT, capture_output=True,
+                             text=True, timeout=300)
+    assert created.returncode == 0, created.stderr
+    port = free_port()
+    log = open(tmp_path / "server.log", "wb")
+    proc = subprocess.Popen([str(WAITRESS), "--host", "127.0.0.1", "--port", str(port), "--threads", "6",
+                             "--ident", "mapapp", "mapapp.wsgi:app"], env=network_env, cwd=REPO_ROOT,
+                            stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 300
+        while True:
+            try:
+                with urllib.request.urlopen(base + "/api/versions", timeout=5) as response:
+                    assert response.status == 200
+                break
+            except OSError:
+                assert proc.poll() is None and time.time() < deadline, (tmp_path / "server.log").read_text()
+                time.sleep(0.3)
+        with urllib.request.urlopen(base + "/", timeout=30) as response:
+            assert response.status == 200 and response.headers["Server"] == "mapapp"
+            assert "default-src 'self'" in response.headers["Content-Security-Policy"]
+
+        def fetch(i):
+            url = f"{base}/api/values?indicator=poverty_rate&year={2016 + i % 10}"
+            with urllib.request.urlopen(url, timeout=60) as response:
+                return response.status
+
+        with ThreadPoolExecutor(24) as pool:
+            assert set(pool.map(fetch, range(96))) == {200}
+        with urllib.request.urlopen(base + "/export.png?indicator=poverty_rate&year=2021&dpi=150",
+                                    timeout=120) as response:
+            assert response.status == 200 and response.headers["Content-Type"] == "image/png"
+            assert response.read(8) == b"\x89PNG\r\n\x1a\n"
+            assert response.headers["X-Frame-Options"] == "DENY"  # answered by the same app, in a worker
+        assert children_of(proc.pid), "no export worker process"
+        # an editor logs in over HTTP and reaches the import page; anonymous cannot
+        jar = http.cookiejar.CookieJar()
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+        page = opener.open(base + "/login", timeout=30).read().decode()
+        form = urllib.parse.urlencode({"username": "bientap", "password": TEST_PASSWORD,
+                                       "csrf_token": csrf_of(page), "next": "/import"}).encode()
+        with opener.open(base + "/login", data=form, timeout=30) as response:
+            assert response.url.endswith("/import") and "bientap" in response.read().decode()
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(urllib.request.Request(base + "/import/1/undo", data=b"x=1"), timeout=30)
+        assert refused.value.code == 403
+    finally:
+        workers = children_of(proc.pid)
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            log.close()
+    time.sleep(1)
+    alive = [pid for pid in workers if os.path.exists(f"/proc/{pid}") and
+             "Z" not in open(f"/proc/{pid}/stat").read().split()[2]]
+    assert alive == [], "export workers outlived the server"
+
+
+def test_export_offload_answers_like_the_app_and_keeps_sessions(tmp_path):
+    config = {"TESTING": True, "DATABASE_URL": f"sqlite:///{tmp_path}/mapapp.sqlite",
+              "CACHE_DIR": str(tmp_path / "cache"), "SHARED_DIR": str(SHARED_DIR), "ANONYMOUS_VIEWING": False}
+    wrapped = offload.build(config, export_processes=1)
+    try:
+        assert isinstance(wrapped, offload.ExportOffload)
+        flask_app = wrapped.app
+        add_user(flask_app, "xem", "viewer")
+        client = Client(wrapped)
+        svg = "/export.svg?indicator=poverty_rate&year=2021"
+        anonymous = client.get(svg)
+        assert anonymous.status_code == 302 and "/login" in anonymous.headers["Location"]
+        token = csrf_of(client.get("/login").get_data(as_text=True))
+        assert client.post("/login", data={"username": "xem", "password": TEST_PASSWORD,
+                                           "csrf_token": token}).status_code == 302
+        served = client.get(svg)  # a worker process checks the session cookie the server signed
+        assert served.status_code == 200 and served.data.lstrip().startswith((b"<?xml", b"<svg"))
+        direct = flask_app.test_client()
+        login_direct = csrf_of(direct.get("/login").get_data(as_text=True))
+        direct.post("/login", data={"username": "xem", "password": TEST_PASSWORD, "csrf_token": login_direct})
+        expected = direct.get(svg)
+        assert re.sub(rb"\d{2}[/.-]\d{2}[/.-]\d{4}", b"", served.data)[:200] == \
+            re.sub(rb"\d{2}[/.-]\d{2}[/.-]\d{4}", b"", expected.data)[:200]
+        for name in ("Content-Security-Policy", "Content-Type", "Content-Disposition", "Cache-Control"):
+            assert served.headers[name] == expected.headers[name], name
+        assert client.head(svg).data == b""
+        # every slot taken: one more export is told to come back, with the security headers
+        for _ in range(wrapped.max_pending):
+            wrapped._slots.acquire()
+        try:
+            busy = client.get(svg)
+        finally:
+            for _ in range(wrapped.max_pending):
+                wrapped._slots.release()
+        assert busy.status_code == 503 and busy.headers["Retry-After"] == "5"
+        assert "thử lại" in busy.get_data(as_text=True) and "default-src 'self'" in busy.headers["Content-Security-Policy"]
+        assert client.get("/api/versions").status_code == 200  # the rest is served as usual
+        assert client.get(svg).status_code == 200
+    finally:
+        wrapped.close()
+    assert offload.build(dict(config, SEED_ON_START=False), export_processes=0).__class__.__name__ == "Flask"
