@@ -41,6 +41,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "units_count": {"vi": "{n} đơn vị hành chính", "en": "{n} administrative units"},
     "loading": {"vi": "Đang tải…", "en": "Loading…"},
     "error": {"vi": "Lỗi", "en": "Error"},
+    "import_data": {"vi": "Nhập dữ liệu", "en": "Import data"},
     "export_map": {"vi": "Xuất bản đồ", "en": "Export map"},
     "export_help": {"vi": "Tải ảnh bản đồ đang xem để in hoặc dán vào báo cáo (A4, 300 dpi)",
                     "en": "Download the map you see for print or a report (A4, 300 dpi)"},

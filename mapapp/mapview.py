@@ -45,6 +45,7 @@ def render_parts(bounds: tuple, static_prefix: str, vendor_prefix: str, version:
     (south, west), (north, east) = bounds
     fmap = folium.Map(location=[(south + north) / 2, (west + east) / 2], zoom_start=10, tiles=None,
                       control_scale=True, width="100%", height="100%", zoom_snap=0.25)
+    fmap._id = "mapapp"  # a stable name: every worker process renders the same script and digest
     fmap.default_js = [("leaflet", f"{vendor_prefix}/leaflet/leaflet.js")]
     fmap.default_css = [("leaflet_css", f"{vendor_prefix}/leaflet/leaflet.css")]
     fmap.fit_bounds([[south, west], [north, east]])

@@ -100,7 +100,10 @@ def _map_parts() -> dict:
 @bp.get("/map-script/<digest>.js")
 def map_script(digest: str):
     """The folium map's start-up script, served as a file (no inline script on the page)."""
-    script = current_app.extensions.get("mapapp_scripts", {}).get(digest)
+    scripts = current_app.extensions.get("mapapp_scripts", {})
+    if digest not in scripts:
+        _map_parts()  # another worker process rendered the page: render it here too
+    script = scripts.get(digest) or current_app.extensions["mapapp_scripts"].get(digest)
     if script is None:
         abort(404)
     response = current_app.response_class(script, mimetype="text/javascript")

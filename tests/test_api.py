@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import make_app, needs_shared
+from conftest import REPO_ROOT, make_app, needs_shared
 
 pytestmark = needs_shared
 
@@ -178,3 +178,23 @@ def test_init_db_without_shared_data_fails_clearly(tmp_path):
     result = app.test_cli_runner().invoke(args=["init-db"])
     assert result.exit_code != 0
     assert "missing input file" in result.output and "MAPAPP_SHARED_DIR" in result.output
+
+
+def test_map_script_is_served_by_a_worker_that_never_rendered_the_page(app, tmp_path):
+    import re
+    import subprocess
+    import sys
+
+    page = app.test_client().get("/").get_data(as_text=True)
+    src = re.search(r'src="(/map-script/[0-9a-f]+\.js)"', page).group(1)
+    # Another worker process (as under a multi-process WSGI server) sharing the same database.
+    code = (
+        "import sys; sys.path[:0] = ['tests', '.']\n"
+        "from pathlib import Path; from conftest import make_app\n"
+        f"app = make_app(Path({str(tmp_path)!r}), DATABASE_URL={app.config['DATABASE_URL']!r})\n"
+        f"r = app.test_client().get({src!r}); print(r.status_code, b'L.map(' in r.data)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         cwd=str(REPO_ROOT))
+    assert out.stdout.split()[-2:] == ["200", "True"], out.stderr[-2000:]
+    assert app.test_client().get("/map-script/0000000000000000.js").status_code == 404
