@@ -259,15 +259,7 @@ def diverging(values: list, k: int, palette_name: str, reverse: bool = False
 
 def signed_labels(classification: classify.Classification, decimals: int, lang: str) -> list[str]:
     """Legend labels of a change classification, with signs (``-5,0 – -2,5``, ``> -2,5 – +0,0``...)."""
-    bounds = [signed(b, decimals, lang) for b in classification.upper_bounds]
-    labels = []
-    for i, upper in enumerate(bounds):
-        if i == 0:
-            lower = signed(classification.min, decimals, lang)
-            labels.append(upper if lower == upper else f"{lower} {classify.EN_DASH} {upper}")
-        else:
-            labels.append(f"> {bounds[i - 1]} {classify.EN_DASH} {upper}")
-    return labels
+    return classify.legend_labels(classification, decimals, lang, formatter=signed)
 
 
 def area_name(year: int, unit_count: int, lang: str) -> str:

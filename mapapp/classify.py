@@ -470,7 +470,7 @@ def format_number(value: object, decimals: int, lang: str = "vi") -> str:
     return text
 
 
-def legend_labels(classification: Classification, decimals: int, lang: str = "vi") -> list[str]:
+def legend_labels(classification: Classification, decimals: int, lang: str = "vi", formatter=None) -> list[str]:
     """Return one legend label per class (no-data label excluded).
 
     Class 0 reads ``"min – b0"`` (just ``"min"`` when both format the same) and
@@ -484,17 +484,21 @@ def legend_labels(classification: Classification, decimals: int, lang: str = "vi
         Digits after the decimal separator.
     lang : {"vi", "en"}
         Number format language.
+    formatter : callable, optional
+        ``formatter(value, decimals, lang)``; default :func:`format_number` (a change map
+        passes one that writes the sign).
 
     Returns
     -------
     list of str
         ``len(classification.upper_bounds)`` labels.
     """
-    fmt = [format_number(b, decimals, lang) for b in classification.upper_bounds]
+    formatter = formatter or format_number
+    fmt = [formatter(b, decimals, lang) for b in classification.upper_bounds]
     labels = []
     for i, upper in enumerate(fmt):
         if i == 0:
-            lower = format_number(classification.min, decimals, lang)
+            lower = formatter(classification.min, decimals, lang)
             labels.append(upper if lower == upper else f"{lower} {EN_DASH} {upper}")
         else:
             labels.append(f"> {fmt[i - 1]} {EN_DASH} {upper}")

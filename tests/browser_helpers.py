@@ -11,6 +11,7 @@ Call :meth:`MapSession.assert_clean` at the end of a test.
 """
 from __future__ import annotations
 
+import pytest
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -161,3 +162,14 @@ class MapSession:
 
     def close(self):
         self.context.close()
+
+
+@pytest.fixture(scope="module")
+def chromium_browser():
+    """One headless Debian Chromium per test module (never a downloaded browser)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()

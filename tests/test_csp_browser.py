@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from browser_helpers import CHROMIUM, CHROMIUM_ARGS, MapSession
+from browser_helpers import CHROMIUM, chromium_browser, MapSession  # noqa: F401 (fixture)
 from conftest import TEST_PASSWORD, add_user, client_as, needs_shared
 
 pytestmark = [
@@ -26,16 +26,6 @@ document.addEventListener("securitypolicyviolation", (e) => {
                                line: e.lineNumber, sample: e.sample, page: location.href});
 });
 """
-
-
-@pytest.fixture(scope="module")
-def chromium_browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        yield browser
-        browser.close()
 
 
 class CspSession(MapSession):

@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from browser_helpers import CHROMIUM, CHROMIUM_ARGS, POINT_INSIDE_UNIT_JS, MapSession
+from browser_helpers import CHROMIUM, chromium_browser, POINT_INSIDE_UNIT_JS, MapSession  # noqa: F401 (fixture)
 from conftest import needs_shared
 
 pytestmark = [
@@ -20,16 +20,6 @@ pytestmark = [
 ]
 
 HUC, KHE_SANH, LIA = "19468", "19429", "19489"
-
-
-@pytest.fixture(scope="module")
-def chromium_browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture()
