@@ -69,6 +69,7 @@ _STRINGS = {
     "count_multi": {"vi": "Số đơn vị × năm", "en": "Unit-years"},
     "classes": {"vi": "Phân lớp: {method}, {n} lớp", "en": "Classification: {method}, {n} classes"},
     "classes_one": {"vi": "Phân lớp: {method}, 1 lớp", "en": "Classification: {method}, 1 class"},
+    "diverging": {"vi": "thay đổi, đối xứng quanh 0", "en": "change, symmetric around zero"},
     "shared": {"vi": "Các lớp dùng chung cho mọi năm trên trang.",
                "en": "Classes are shared by all the years shown."},
     "boundaries": {"vi": "Ranh giới xã năm {year}, {n} đơn vị", "en": "{year} commune boundaries, {n} units"},
@@ -402,8 +403,8 @@ def prepare(conn, state: ViewState, years: Iterable[int] | None = None) -> Sheet
         labels, colors, counts, no_data = first["legend"]["labels"], cls["colors"], cls["counts"], cls["no_data_count"]
         n_classes = len(cls["breaks"])
         title = first["title"]
-    classes_note = _s("classes_one" if n_classes == 1 else "classes", lang, method=text(state.method, lang),
-                      n=n_classes)
+    method = _s("diverging", lang) if cls.get("diverging") and not multiples else text(state.method, lang)
+    classes_note = _s("classes_one" if n_classes == 1 else "classes", lang, method=method, n=n_classes)
     if multiples:
         classes_note += ". " + _s("shared", lang)
     sources = sorted({(s["title"], s["url"]) for p in panels for s in p.view["sources"]})

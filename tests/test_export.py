@@ -315,3 +315,12 @@ def test_cli_export_map_bad_year_fails_with_message(app, tmp_path):
     assert result.exit_code != 0
     assert "2031" in result.output
     assert not (tmp_path / "x.pdf").exists()
+
+
+def test_change_map_export_names_its_diverging_classes_and_signed_legend(client):
+    response = client.get("/export.pdf?indicator=poverty_rate&year=2024&compare=2016")
+    assert response.status_code == 200
+    text = _squash(_pdf_text(response.data))
+    legend = client.get("/api/values?indicator=poverty_rate&year=2024&compare=2016").get_json()["legend"]["labels"]
+    assert _squash("đối xứng quanh 0") in text
+    assert all(_squash(label) in text for label in legend)
