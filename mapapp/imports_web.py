@@ -285,17 +285,22 @@ def _echo_form() -> dict:
 @auth.require_role("editor")
 def indicators_confirm():
     """Apply a previewed indicator import (one transaction), then show its record."""
+    options = _indicator_options()
+    return _confirm("indicators", lambda data, name: importing.read_and_plan(get_engine(), data, name, options)[0],
+                    lambda parsed: importing.apply_indicator_import(get_engine(), parsed, options),
+                    indicators_preview)
+
+
+def _confirm(kind: str, read, apply, preview):
+    """Re-read a previewed upload and apply it; if it is refused, show the preview again."""
     token = request.form.get("token", "")
-    loaded = _load_upload(token, "indicators")
+    loaded = _load_upload(token, kind)
     if loaded is None:
         return _index_page(error=_strings(_lang())["expired"], status=400)
-    data, filename = loaded
-    options = _indicator_options()
-    parsed, _changes = importing.read_and_plan(get_engine(), data, filename, options)
     try:
-        import_id = importing.apply_indicator_import(get_engine(), parsed, options)
+        import_id = apply(read(*loaded))
     except importing.ImportRefused:
-        return indicators_preview()
+        return preview()
     _drop_upload(token)
     return redirect(url_for("imports.detail", import_id=import_id, lang=_lang(), done=1))
 
@@ -322,18 +327,9 @@ def projects_confirm():
     """Apply a previewed project import."""
     from . import project_import
 
-    token = request.form.get("token", "")
-    loaded = _load_upload(token, "projects")
-    if loaded is None:
-        return _index_page(error=_strings(_lang())["expired"], status=400)
     options = _options(source=(request.form.get("source") or "").strip()[:500])
-    parsed = project_import.read_projects_file(get_engine(), loaded[0], loaded[1], options)
-    try:
-        import_id = project_import.apply_projects(get_engine(), parsed, options)
-    except importing.ImportRefused:
-        return projects_preview()
-    _drop_upload(token)
-    return redirect(url_for("imports.detail", import_id=import_id, lang=_lang(), done=1))
+    return _confirm("projects", lambda data, name: project_import.read_projects_file(get_engine(), data, name, options),
+                    lambda parsed: project_import.apply_projects(get_engine(), parsed, options), projects_preview)
 
 
 def _boundary_request():
@@ -367,18 +363,11 @@ def boundaries_confirm():
     """Apply a previewed boundary import."""
     from . import boundary_import
 
-    token = request.form.get("token", "")
-    loaded = _load_upload(token, "boundaries")
-    if loaded is None:
-        return _index_page(error=_strings(_lang())["expired"], status=400)
     options = _options(source=(request.form.get("source") or "").strip()[:500])
-    parsed = boundary_import.read_boundary_file(get_engine(), loaded[0], loaded[1], _boundary_request(), options)
-    try:
-        import_id = boundary_import.apply_boundaries(get_engine(), parsed, options)
-    except importing.ImportRefused:
-        return boundaries_preview()
-    _drop_upload(token)
-    return redirect(url_for("imports.detail", import_id=import_id, lang=_lang(), done=1))
+    return _confirm(
+        "boundaries",
+        lambda data, name: boundary_import.read_boundary_file(get_engine(), data, name, _boundary_request(), options),
+        lambda parsed: boundary_import.apply_boundaries(get_engine(), parsed, options), boundaries_preview)
 
 
 @bp.get("/import/<int:import_id>")

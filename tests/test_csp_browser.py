@@ -167,7 +167,7 @@ def test_an_injected_inline_script_would_be_reported(fresh_app, live_server_for,
         s.collect()
         assert page.evaluate("() => typeof window.__ran") == "undefined"
         assert s.violations and s.violations[0]["directive"].startswith("script-src")
-        page.evaluate("() => { const i = new Image(); i.src = 'https://cdn.example.org/x.png'; }")
+        page.evaluate("() => { const i = new Image(); i.src = 'https://elsewhere.example.org/x.png'; }")
         page.wait_for_function("() => window.__cspViolations.length > 0")
         s.collect()
         assert any(v["directive"].startswith("img-src") for v in s.violations)
