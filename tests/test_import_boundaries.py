@@ -206,6 +206,12 @@ def test_boundary_cli_preview_and_web(fresh_app, tmp_path):
                        content_type="multipart/form-data")
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and "Xã Hướng Lộc" in html and "Xác nhận nhập" in html
+    import re
+
+    token = re.search(r'name="token" value="([0-9a-f]{32})"', html).group(1)
+    done = client.post("/import/boundaries/confirm", data={"token": token, "valid_from": "2016-01-01",
+                                                           "valid_to": "2019-12-31", "csrf_token": client.csrf})
+    assert done.status_code == 302 and "/import/" in done.headers["Location"], done.get_data(as_text=True)[:500]
 
 
 def test_datumless_prj_taken_literally_would_be_200_m_off():
