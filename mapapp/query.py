@@ -203,12 +203,15 @@ def projects_for_year(conn: sa.Connection, year: int) -> list[dict]:
         .where(p.start_year <= year, sa.func.coalesce(p.end_year, p.start_year) >= year)
         .order_by(p.id)
     ).all()
-    links = conn.execute(sa.select(pu.project_id, pu.unit_id, pu.villages)).all()
+    links_by_project: dict[int, list] = {}
+    for link in conn.execute(sa.select(pu.project_id, pu.unit_id, pu.villages)):
+        links_by_project.setdefault(link.project_id, []).append(link)
+    plain_units = [u for _, u in units]
     out = []
     for row in rows:
         sites = []
-        for link in (lk for lk in links if lk.project_id == row.id):
-            current = successor_on([u for _, u in units], unit_by_id[link.unit_id], year_end(year))
+        for link in links_by_project.get(row.id, []):
+            current = successor_on(plain_units, unit_by_id[link.unit_id], year_end(year))
             where = positions.get(id_by_key.get(current.key)) if current else None
             if where:
                 sites.append({"code": where["code"], "name": where["name"], "villages": link.villages,
