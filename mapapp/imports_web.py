@@ -311,13 +311,23 @@ def projects_preview():
     """Parse a project list and show what would be imported."""
     from . import project_import
 
-    got = _upload_or_token("projects")
+    options = _source_options()
+    return _preview("projects", lambda data, name: project_import.read_projects_file(get_engine(), data, name, options),
+                    options)
+
+
+def _source_options() -> importing.Options:
+    """Options of a project or boundary import: just the source document."""
+    return _options(source=(request.form.get("source") or "").strip()[:500])
+
+
+def _preview(kind: str, read, options: importing.Options):
+    """Read the upload (or the previewed one named by its token) and show what would be imported."""
+    got = _upload_or_token(kind)
     if isinstance(got, str):
-        return _upload_error(got, "projects")
+        return _upload_error(got, kind)
     token, data, filename = got
-    options = _options(source=(request.form.get("source") or "").strip()[:500])
-    parsed = project_import.read_projects_file(get_engine(), data, filename, options)
-    return _render("import_preview.html", kind="projects", token=token, parsed=parsed, options=options,
+    return _render("import_preview.html", kind=kind, token=token, parsed=read(data, filename), options=options,
                    form=_echo_form())
 
 
@@ -327,7 +337,7 @@ def projects_confirm():
     """Apply a previewed project import."""
     from . import project_import
 
-    options = _options(source=(request.form.get("source") or "").strip()[:500])
+    options = _source_options()
     return _confirm("projects", lambda data, name: project_import.read_projects_file(get_engine(), data, name, options),
                     lambda parsed: project_import.apply_projects(get_engine(), parsed, options), projects_preview)
 
@@ -347,14 +357,11 @@ def boundaries_preview():
     """Read a boundary file and show decoded names, checks and the coverage report."""
     from . import boundary_import
 
-    got = _upload_or_token("boundaries")
-    if isinstance(got, str):
-        return _upload_error(got, "boundaries")
-    token, data, filename = got
-    options = _options(source=(request.form.get("source") or "").strip()[:500])
-    parsed = boundary_import.read_boundary_file(get_engine(), data, filename, _boundary_request(), options)
-    return _render("import_preview.html", kind="boundaries", token=token, parsed=parsed, options=options,
-                   form=_echo_form())
+    options = _source_options()
+    return _preview(
+        "boundaries",
+        lambda data, name: boundary_import.read_boundary_file(get_engine(), data, name, _boundary_request(), options),
+        options)
 
 
 @bp.post("/import/boundaries/confirm")
@@ -363,7 +370,7 @@ def boundaries_confirm():
     """Apply a previewed boundary import."""
     from . import boundary_import
 
-    options = _options(source=(request.form.get("source") or "").strip()[:500])
+    options = _source_options()
     return _confirm(
         "boundaries",
         lambda data, name: boundary_import.read_boundary_file(get_engine(), data, name, _boundary_request(), options),

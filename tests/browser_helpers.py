@@ -11,9 +11,11 @@ Call :meth:`MapSession.assert_clean` at the end of a test.
 """
 from __future__ import annotations
 
-import pytest
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
+
+import pytest
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -173,3 +175,20 @@ def chromium_browser():
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
         yield browser
         browser.close()
+
+
+@contextmanager
+def session_opener(browser, session_class=None):
+    """Yield ``open(base_url)`` making sessions of ``session_class`` (default :class:`MapSession`); all closed on exit."""
+    opened = []
+
+    def _open(base_url):
+        session = (session_class or MapSession)(browser, base_url)
+        opened.append(session)
+        return session
+
+    try:
+        yield _open
+    finally:
+        for session in opened:
+            session.close()

@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from browser_helpers import CHROMIUM, chromium_browser, POINT_INSIDE_UNIT_JS, MapSession  # noqa: F401 (fixture)
+from browser_helpers import CHROMIUM, chromium_browser, session_opener, POINT_INSIDE_UNIT_JS, MapSession  # noqa: F401 (fixture)
 from conftest import needs_shared
 
 pytestmark = [
@@ -32,16 +32,8 @@ HUC = "19468"
 @pytest.fixture()
 def open_session(chromium_browser):
     """``open_session(base_url)`` → a :class:`MapSession`; closed at the end of the test."""
-    sessions = []
-
-    def _open(base_url):
-        session = MapSession(chromium_browser, base_url)
-        sessions.append(session)
-        return session
-
-    yield _open
-    for session in sessions:
-        session.close()
+    with session_opener(chromium_browser) as open_:
+        yield open_
 
 
 def api(base_url: str, path: str) -> dict:

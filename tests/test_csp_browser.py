@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from browser_helpers import CHROMIUM, chromium_browser, MapSession  # noqa: F401 (fixture)
+from browser_helpers import CHROMIUM, chromium_browser, session_opener, MapSession  # noqa: F401 (fixture)
 from conftest import TEST_PASSWORD, add_user, client_as, needs_shared
 
 pytestmark = [
@@ -71,16 +71,8 @@ class CspSession(MapSession):
 
 @pytest.fixture()
 def csp_session(chromium_browser):
-    sessions = []
-
-    def _open(base_url):
-        session = CspSession(chromium_browser, base_url)
-        sessions.append(session)
-        return session
-
-    yield _open
-    for session in sessions:
-        session.close()
+    with session_opener(chromium_browser, CspSession) as open_:
+        yield open_
 
 
 def test_every_page_runs_under_the_csp_and_the_map_paints(fresh_app, live_server_for, csp_session):
