@@ -34,10 +34,13 @@ def create_app(test_config: dict | None = None) -> Flask:
         DEFAULT_YEAR=2021,
         DEFAULT_INDICATOR="poverty_rate",
         SEED_ON_START=True,
+        ATLAS="huong-hoa",
+        # Above this many units the map draws on a canvas instead of one SVG element per unit.
+        CANVAS_MIN_UNITS=1000,
     )
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
-    for key in ("DATABASE_URL", "SHARED_DIR", "ASSETS_DIR"):
+    for key in ("DATABASE_URL", "SHARED_DIR", "ASSETS_DIR", "ATLAS"):
         if os.environ.get(f"MAPAPP_{key}"):
             app.config[key] = os.environ[f"MAPAPP_{key}"]
     if test_config is not None:
@@ -46,10 +49,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.setdefault("CACHE_DIR", os.path.join(app.instance_path, "cache"))
     from .db import close_connection, default_database_url
 
-    app.config.setdefault("DATABASE_URL", default_database_url(app.instance_path))
+    _configure_atlas(app)
+    app.config.setdefault("DATABASE_URL", default_database_url(app.instance_path, app.config["ATLAS"]))
     app.teardown_appcontext(close_connection)
 
-    from . import api, assets, auth, auth_cli, cli, exports, import_cli, imports_web, security, views
+    from . import api, assets, auth, auth_cli, cli, exports, import_cli, imports_web, security, transport, views
 
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
@@ -58,6 +62,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(imports_web.bp)
     app.register_blueprint(auth.bp)
     security.init_app(app)
+    transport.init_app(app)
     cli.register(app)
     import_cli.register(app)
     auth_cli.register(app)
@@ -66,12 +71,27 @@ def create_app(test_config: dict | None = None) -> Flask:
     return app
 
 
+def _configure_atlas(app: Flask) -> None:
+    """Read the configured atlas; its years become the app's year range."""
+    from .atlas import load
+
+    atlas = load(app.config["ATLAS"], Path(app.config["GEODATA_DIR"]))
+    app.extensions["mapapp_atlas"] = atlas
+    if atlas is not None:
+        app.config.update(FIRST_YEAR=atlas.first_year, LAST_YEAR=atlas.last_year,
+                          DEFAULT_YEAR=atlas.default_year)
+
+
 def _seed_on_start(app: Flask) -> None:
     """Fill the store on first start; record what is missing instead of failing."""
     from .cli import inputs_for
     from .db import get_engine
     from .seed import seed
 
+    atlas = app.extensions["mapapp_atlas"]
+    if atlas is not None:
+        _seed_atlas_on_start(app, atlas)
+        return
     inputs = inputs_for(app)
     missing = inputs.missing()
     app.config["MISSING_INPUTS"] = [str(p) for p in missing]
@@ -80,3 +100,18 @@ def _seed_on_start(app: Flask) -> None:
         return
     with app.app_context():
         seed(get_engine(), inputs)
+
+
+def _seed_atlas_on_start(app: Flask, atlas) -> None:
+    from .atlas_seed import seed_atlas
+    from .db import get_engine
+
+    path = atlas.boundary_path(Path(app.config["SHARED_DIR"]))
+    app.config["MISSING_INPUTS"] = [] if path.is_file() else [str(path)]
+    if not path.is_file():
+        log.warning("shared data missing: %s", path)
+        return
+    with app.app_context():
+        for note in seed_atlas(get_engine(), atlas, Path(app.config["SHARED_DIR"]), Path(app.config["GEODATA_DIR"]),
+                               Path(app.config["CACHE_DIR"])):
+            log.info("atlas %s: %s", atlas.id, note)

@@ -5,13 +5,15 @@ browser never downloads the same geometry twice; values are a small separate pay
 """
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from . import query
-from .choropleth import build_view
+from .choropleth import build_view, columns
+from .transport import accepts_gzip
 from .db import connection
 from .viewstate import BadRequest, parse, parse_year
 
@@ -65,6 +67,32 @@ def units():
     return _cached_json(query.units_geojson(conn, version.id), version.checksum, 86400)
 
 
+@bp.get("/geometry")
+def geometry():
+    """The web map's geometry pack of a boundary version at a level of detail (see :mod:`mapapp.packs`).
+
+    ``version=ID`` (or ``year=YYYY``) and ``level=N`` (0 = coarsest, the default). Sent
+    gzip-compressed as stored; the ETag is the pack's checksum.
+    """
+    conn = connection()
+    if "version" in request.args:
+        version = query.version_by_id(conn, request.args["version"])
+    else:
+        version = query.version_for_year(conn, parse_year(request.args.get("year"), current_app.config))
+    level = request.args.get("level", "0")
+    if not level.isdigit():
+        raise BadRequest(f"level must be a whole number (0 = coarsest), not {level!r}")
+    digest, body = query.pack(conn, version.id, int(level))
+    response = Response(body if accepts_gzip() else gzip.decompress(body), mimetype="application/json")
+    if accepts_gzip():
+        response.headers["Content-Encoding"] = "gzip"
+    response.vary.add("Accept-Encoding")
+    response.set_etag(digest)
+    response.cache_control.public = True
+    response.cache_control.max_age = 365 * 86400 if request.args.get("v") == digest[:16] else 86400
+    return response.make_conditional(request)
+
+
 @bp.get("/indicators")
 def indicators():
     """The indicator catalogue with the years that have data and whether they are illustrative."""
@@ -93,6 +121,8 @@ def values():
     when it cannot be built, why); ``compare=YYYY`` gives the change since that year on
     a common geography (diverging classes centred on zero, percentage points for rates);
     ``min``/``max`` mark the records passing the threshold (``highlight``).
+    ``format=columns`` gives the same view in columns (see :func:`mapapp.choropleth.columns`),
+    small enough for maps of thousands of units.
     """
     conn = connection()
     if "year" not in request.args:
@@ -100,7 +130,10 @@ def values():
     if "indicator" not in request.args:
         raise BadRequest("the parameter indicator is required (e.g. indicator=poverty_rate)")
     state = parse(request.args, current_app.config, query.catalogue(conn).keys())
-    body = json.dumps(build_view(conn, state), ensure_ascii=False, separators=(",", ":"))
+    view = build_view(conn, state)
+    if request.args.get("format") == "columns":
+        view = columns(view)
+    body = json.dumps(view, ensure_ascii=False, separators=(",", ":"))
     return _cached_json(body, hashlib.sha256(body.encode()).hexdigest()[:32], 60)
 
 

@@ -44,8 +44,8 @@ def build_view(conn: sa.Connection, state: ViewState) -> dict:
         record["value_text"] = classify.format_number(record["value"], indicator.decimals, state.lang)
     _annotate(records, [r["value"] for r in records], state)
     return {
-        **_header(indicator, state, version, indicator.unit(state.lang)),
-        "title": title(indicator.name(state.lang), state.year, version.unit_count, state.lang)
+        **_header(conn, indicator, state, version, indicator.unit(state.lang)),
+        "title": title(indicator.name(state.lang), state.year, version.unit_count, state.lang, conn)
                  + _geography_note(conn, state, version),
         "classification": {**classification.to_json(), "palette": palette_name},
         "legend": {
@@ -57,7 +57,41 @@ def build_view(conn: sa.Connection, state: ViewState) -> dict:
     }
 
 
-def _header(indicator: Indicator, state: ViewState, version: query.Version, unit: str) -> dict:
+#: Record keys the column form leaves out: the colour follows from the class, the
+#: members are summarised in ``members_text``, the source is an index into ``record_sources``.
+_NOT_IN_COLUMNS = ("color", "members", "source", "source_url")
+
+
+def columns(view: dict) -> dict:
+    """The view of :func:`build_view` with its records as columns (for maps of thousands of units).
+
+    ``columns`` maps each record key to a list (one item per unit, in ``columns.code``
+    order) or, when every unit has the same value, to ``{"all": value}``. ``source`` is
+    an index into ``record_sources``; a unit's colour is ``classification.colors[class]``,
+    or ``no_data_color`` when its class is null. Whole numbers are written without ``.0``.
+    """
+    records = view["records"]
+    table = sorted({(r["source"] or "", r["source_url"] or "") for r in records})
+    index = {key: i for i, key in enumerate(table)}
+    keys = [k for k in (records[0] if records else {}) if k not in _NOT_IN_COLUMNS]
+    cols = {k: _column([_whole(r.get(k)) for r in records]) for k in keys}
+    cols["source"] = _column([index[(r["source"] or "", r["source_url"] or "")] for r in records])
+    return {
+        **{k: v for k, v in view.items() if k != "records"},
+        "format": "columns", "count": len(records), "no_data_color": classify.NO_DATA_COLOR,
+        "record_sources": [{"title": t, "url": u} for t, u in table], "columns": cols,
+    }
+
+
+def _column(values: list):
+    return {"all": values[0]} if values and all(v == values[0] for v in values) else values
+
+
+def _whole(value):
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def _header(conn: sa.Connection, indicator: Indicator, state: ViewState, version: query.Version, unit: str) -> dict:
     """The keys every view starts with: indicator, years, version, area, and the planner state."""
     return {
         "indicator": {
@@ -66,7 +100,7 @@ def _header(indicator: Indicator, state: ViewState, version: query.Version, unit
         },
         "year": state.year,
         "version": {"id": version.id, "label": version.label, "unit_count": version.unit_count},
-        "area": area_name(state.year, version.unit_count, state.lang),
+        "area": area_name(state.year, version.unit_count, state.lang, conn),
         "compare": state.compare,
         "units_year": state.units_year,
         "change": state.compare is not None,
@@ -213,8 +247,8 @@ def _change_view(conn: sa.Connection, state: ViewState, indicator: Indicator) ->
     name = indicator.name(state.lang)
     heading = text("change_title", state.lang).format(name=name, base=state.compare, year=state.year)
     return {
-        **_header(indicator, state, version, unit),
-        "title": f"{heading} — {area_name(state.year, version.unit_count, state.lang)}"
+        **_header(conn, indicator, state, version, unit),
+        "title": f"{heading} — {area_name(state.year, version.unit_count, state.lang, conn)}"
                  f" ({text('boundaries_of', state.lang).format(year=state.geography_year, n=version.unit_count)})",
         "classification": {**classification.to_json(), "palette": palette_name, "diverging": True},
         "legend": {
@@ -262,16 +296,20 @@ def signed_labels(classification: classify.Classification, decimals: int, lang: 
     return classify.legend_labels(classification, decimals, lang, formatter=signed)
 
 
-def area_name(year: int, unit_count: int, lang: str) -> str:
-    """Name of the mapped area: the district until 2024; from 2025 the former district's area."""
+def area_name(year: int, unit_count: int, lang: str, conn: sa.Connection | None = None) -> str:
+    """Name of the mapped area: the configured atlas's; for the district map, the district
+    until 2024 and the former district's area from 2025."""
+    configured = query.area_name(conn, lang) if conn is not None else None
+    if configured:
+        return configured
     if year >= 2025:
         return text("area_after_2025", lang).format(n=unit_count)
     return text("area_district", lang)
 
 
-def title(indicator_name: str, year: int, unit_count: int, lang: str) -> str:
+def title(indicator_name: str, year: int, unit_count: int, lang: str, conn: sa.Connection | None = None) -> str:
     """Map title: indicator, area and year."""
-    return f"{indicator_name} — {area_name(year, unit_count, lang)}, {year}"
+    return f"{indicator_name} — {area_name(year, unit_count, lang, conn)}, {year}"
 
 
 def build_pair(conn: sa.Connection, state: ViewState, other_year: int) -> dict:

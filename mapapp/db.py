@@ -16,7 +16,7 @@ from sqlalchemy import event
 #: (see :func:`create_schema`); a store from a newer version is refused, never altered.
 #: 1: the map data; 2: import history tables (imports, import_value_changes,
 #: import_boundary_snapshots, project_points); 3: accounts (users, login_failures).
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 metadata = sa.MetaData()
 
@@ -48,6 +48,8 @@ units = sa.Table(
     sa.Column("successor_code", sa.String(16), nullable=False, server_default=""),
     sa.Column("established_by", sa.Text, nullable=False, server_default=""),
     sa.Column("ended_by", sa.Text, nullable=False, server_default=""),
+    # Where the unit lies ("Huyện Kim Sơn, Ninh Bình"): names repeat across a country.
+    sa.Column("parent", sa.Text, nullable=False, server_default=""),
     sa.UniqueConstraint("code", "valid_from", name="uq_unit_key"),
 )
 
@@ -213,9 +215,11 @@ login_failures = sa.Table(
 )
 
 
-def default_database_url(instance_path: str) -> str:
-    """Return the SQLite URL of the database file in the instance folder."""
-    return f"sqlite:///{instance_path}/mapapp.sqlite"
+def default_database_url(instance_path: str, atlas_id: str = "") -> str:
+    """Return the SQLite URL of the atlas's database file in the instance folder."""
+    from .atlas import database_name
+
+    return f"sqlite:///{instance_path}/{database_name(atlas_id)}"
 
 
 def make_engine(url: str) -> sa.Engine:
@@ -277,12 +281,18 @@ def _migrate_to_3(conn: sa.Connection) -> None:
     _create_tables(conn, users, login_failures)
 
 
+def _migrate_to_4(conn: sa.Connection) -> None:
+    """4: a unit's parents (atlases of a province or a country); geometry packs (created by create_all)."""
+    conn.execute(sa.text("ALTER TABLE units ADD COLUMN parent TEXT NOT NULL DEFAULT ''"))
+
+
 #: ``(version, function)`` in order: ``function`` brings a store at ``version - 1`` to ``version``.
 #: Each runs in its own transaction together with the version stamp, so a crash leaves the
 #: store at a whole version. Never edit a published step: add a new one and bump SCHEMA_VERSION.
 MIGRATIONS: list[tuple[int, object]] = [
     (2, _migrate_to_2),
     (3, _migrate_to_3),
+    (4, _migrate_to_4),
 ]
 
 

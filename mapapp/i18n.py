@@ -3,6 +3,12 @@ from __future__ import annotations
 
 STRINGS: dict[str, dict[str, str]] = {
     "app_title": {"vi": "Bản đồ xã huyện Hướng Hóa", "en": "Hướng Hóa commune map"},
+    "within": {"vi": "Thuộc", "en": "Within"},
+    "previous_page": {"vi": "Trang trước", "en": "Previous"},
+    "next_page": {"vi": "Trang sau", "en": "Next"},
+    "rows_shown": {"vi": "Dòng {first}–{last} / {total}", "en": "Rows {first}–{last} of {total}"},
+    "ranking_top": {"vi": "{n} dòng đầu / {total} — xem bảng đầy đủ", "en": "first {n} of {total} — see the full table"},
+    "app_title_area": {"vi": "Bản đồ xã — {area}", "en": "Commune map — {area}"},
     "area_district": {"vi": "Huyện Hướng Hóa", "en": "Hướng Hóa district"},
     "area_after_2025": {"vi": "Khu vực huyện Hướng Hóa cũ ({n} xã)",
                         "en": "Area of the former Hướng Hóa district ({n} communes)"},
@@ -155,6 +161,14 @@ def text(key: str, lang: str = "vi") -> str:
     return entry.get(lang) or entry["vi"]
 
 
-def bundle(lang: str) -> dict[str, str]:
-    """All strings in one language (handed to the page's script)."""
-    return {key: text(key, lang) for key in STRINGS}
+def bundle(lang: str, area: str | None = None) -> dict[str, str]:
+    """All strings in one language (handed to the page's script).
+
+    ``area`` names the configured atlas's area (a province, a country): titles then
+    say it instead of the district.
+    """
+    strings = {key: text(key, lang) for key in STRINGS}
+    if area:
+        strings["app_title"] = text("app_title_area", lang).format(area=area)
+        strings["area_district"] = area
+    return strings

@@ -91,8 +91,36 @@ def units_geojson(conn: sa.Connection, version_id: str) -> str:
     return text
 
 
+def pack_levels(conn: sa.Connection, version_id: str) -> list[dict]:
+    """The levels of detail of a version's geometry packs: ``level, max_zoom, checksum, size``."""
+    from .packs import geometry_packs as gp
+
+    def read():
+        rows = conn.execute(sa.select(gp.c.level, gp.c.max_zoom, gp.c.checksum, sa.func.length(gp.c.body_gzip))
+                            .where(gp.c.version_id == version_id).order_by(gp.c.level))
+        return [{"level": r[0], "max_zoom": r[1], "checksum": r[2][:16], "gzip_bytes": r[3]} for r in rows]
+
+    return _memo(conn, ("pack_levels", version_id), read)
+
+
+def pack(conn: sa.Connection, version_id: str, level: int) -> tuple[str, bytes]:
+    """``(checksum, gzip body)`` of one geometry pack."""
+    from .packs import geometry_packs as gp
+
+    row = conn.execute(sa.select(gp.c.checksum, gp.c.body_gzip)
+                       .where(gp.c.version_id == version_id, gp.c.level == level)).first()
+    if row is None:
+        raise NotFound(f"no geometry for boundary version {version_id!r} at level {level}")
+    return row.checksum, row.body_gzip
+
+
+def area_name(conn: sa.Connection, lang: str) -> str | None:
+    """The configured atlas's area name (``None`` for the district map)."""
+    return _memo(conn, ("area_name", lang), lambda: db.get_meta(conn, f"area_name_{lang}"))
+
+
 def version_units(conn: sa.Connection, version_id: str) -> list[dict]:
-    """Units of a version with id, code, valid_from, name, type, area and label point (read once per connection).
+    """Units of a version with id, code, valid_from, name, type, parent, area and label point (read once per connection).
 
     The list is shared by the callers of one connection: do not change it.
     """
@@ -102,7 +130,7 @@ def version_units(conn: sa.Connection, version_id: str) -> list[dict]:
 def _read_version_units(conn: sa.Connection, version_id: str) -> list[dict]:
     u, ub = db.units.c, db.unit_boundaries.c
     rows = conn.execute(
-        sa.select(u.id, u.code, u.valid_from, u.valid_to, u.name, u.type, u.successor_code,
+        sa.select(u.id, u.code, u.valid_from, u.valid_to, u.name, u.type, u.successor_code, u.parent,
                   ub.area_km2, ub.label_lon, ub.label_lat)
         .join(db.unit_boundaries, ub.unit_id == u.id)
         .where(ub.version_id == version_id).order_by(u.code)

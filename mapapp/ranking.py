@@ -113,11 +113,13 @@ def _rows(conn: sa.Connection, state: ViewState, indicator: Indicator) -> tuple[
         version, now, before = aggregate.paired(conn, state.indicator, state.year, state.compare, state.units_year)
         changes = change_records(indicator, state.year, state.compare, now, before, lang)
         levels = now
+    parents = {u["code"]: u["parent"] for u in query.version_units(conn, version.id)}
     rows = []
     for level, change in zip(levels, changes):
         reason = change["no_data_reason"] if change and change["value"] is None else None
         rows.append({
             "rank": None, "code": level["code"], "valid_from": level["valid_from"], "name": level["name"],
+            "parent": parents.get(level["code"], ""),
             "value": level["value"], "value_text": classify.format_number(level["value"], decimals, lang),
             "numerator": level["numerator"], "denominator": level["denominator"],
             "base_value": change["value_base"] if change else None,
@@ -132,6 +134,19 @@ def _rows(conn: sa.Connection, state: ViewState, indicator: Indicator) -> tuple[
             "matches": matches(level["value"], state.min, state.max),
         })
     return version, rows
+
+
+def window(ranking: dict, offset: int, limit: int | None) -> dict:
+    """The ranking with only ``limit`` rows from ``offset`` (a page of a long ranking).
+
+    ``offset``, ``limit`` and ``shown`` (rows in the full ranking) are added so a page can
+    link to the next and previous ones.
+    """
+    rows = ranking["rows"]
+    end = len(rows) if limit is None else min(len(rows), offset + limit)
+    return {**ranking, "rows": rows[offset:end], "offset": offset, "limit": limit, "shown": len(rows),
+            "next_offset": end if end < len(rows) else None,
+            "previous_offset": max(0, offset - limit) if limit and offset > 0 else None}
 
 
 def _rank(rows: list[dict], key: str, order: str) -> None:
@@ -169,8 +184,9 @@ def neutralise(value):
 def table(ranking: dict, lang: str) -> tuple[list[str], list[list]]:
     """Header and rows of the downloads (numbers as numbers, text neutralised)."""
     ind = ranking["indicator"]
-    header = [text("rank", lang), text("code", lang), text("commune", lang),
-              f"{ind['name']} {ranking['year']} ({ind['unit']})",
+    with_parent = any(row["parent"] for row in ranking["rows"])
+    header = [text("rank", lang), text("code", lang), text("commune", lang)] + ([text("within", lang)] if with_parent else [])
+    header += [f"{ind['name']} {ranking['year']} ({ind['unit']})",
               text("numerator", lang), text("denominator", lang)]
     has_change = ranking["compare"] is not None
     if has_change:
@@ -180,8 +196,8 @@ def table(ranking: dict, lang: str) -> tuple[list[str], list[list]]:
                text("built_from", lang), text("no_data_reason", lang)]
     body = []
     for row in ranking["rows"]:
-        line = [row["rank"], row["code"], row["name"], _number(row["value"]),
-                _number(row["numerator"]), _number(row["denominator"])]
+        line = [row["rank"], row["code"], row["name"]] + ([row["parent"]] if with_parent else [])
+        line += [_number(row["value"]), _number(row["numerator"]), _number(row["denominator"])]
         if has_change:
             line += [_number(row["base_value"]), _number(row["change"])]
         line += [row["source"] or "", row["source_url"] or "", text("yes" if row["illustrative"] else "no", lang),

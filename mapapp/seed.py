@@ -11,7 +11,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from . import boundaries, db, district, illustrative, importing, indicators, projects, units
+from . import boundaries, db, district, illustrative, importing, indicators, packs, projects, units
+from .atlas import Level
 log = logging.getLogger(__name__)
 
 ILLUSTRATIVE_SOURCE = (
@@ -63,8 +64,8 @@ class Inputs:
         """One checksum over every input file (the seed is skipped when it is unchanged)."""
         files = self.required() + sorted(self.geodata_dir.glob("*.csv"))
         optional = [p.read_bytes() if p.is_file() else b"-" for p in self.optional()]
-        return boundaries.checksum(boundaries.PROCESSING_VERSION, *(p.read_bytes() for p in files), *optional,
-                                   b"district-facts-1")
+        return boundaries.checksum(boundaries.PROCESSING_VERSION, packs.PACK_FORMAT,
+                                   *(p.read_bytes() for p in files), *optional, b"district-facts-1")
 
 
 def seed(engine: sa.Engine, inputs: Inputs, force: bool = False) -> list[str]:
@@ -89,6 +90,7 @@ def seed(engine: sa.Engine, inputs: Inputs, force: bool = False) -> list[str]:
     with engine.begin() as conn:  # one transaction: all or nothing
         unit_ids = units.store_registry(conn, registry)
         boundaries.store_versions(conn, versions, unit_ids)
+        _store_packs(conn, versions, inputs.cache_dir)
         indicators.store_catalogue(conn, indicators.read_catalogue(inputs.geodata_dir / "indicators.csv"))
         conn.execute(sa.delete(db.indicator_values).where(db.indicator_values.c.origin == "seed"))
         # Values and projects written by the data officer's imports win over bundled ones.
@@ -106,6 +108,17 @@ def seed(engine: sa.Engine, inputs: Inputs, force: bool = False) -> list[str]:
     for note in notes:
         log.info("seed: %s", note)
     return notes
+
+
+#: The district map is small: one level of detail, the stored (already simplified) geometry.
+DISTRICT_LEVELS = (Level(99, 0.0),)
+
+
+def _store_packs(conn: sa.Connection, versions, cache_dir: Path) -> None:
+    """The web map's geometry packs of every boundary version (cached on disk by checksum)."""
+    for spec, digest, serialised in versions:
+        built = packs.from_serialised(spec.id, serialised, DISTRICT_LEVELS, digest, cache_dir)
+        packs.store(conn, spec.id, built, len(serialised["units"]))
 
 
 class _ValueWriter:

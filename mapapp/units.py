@@ -28,6 +28,7 @@ class Unit:
     successor_code: str = ""
     established_by: str = ""
     ended_by: str = ""
+    parent: str = ""
 
     @property
     def key(self) -> tuple[str, str]:
@@ -116,7 +117,7 @@ def store_registry(conn: sa.Connection, units: list[Unit]) -> dict[tuple[str, st
         values = dict(
             code=unit.code, valid_from=unit.valid_from, valid_to=unit.valid_to, name=unit.name,
             type=unit.type, successor_code=unit.successor_code,
-            established_by=unit.established_by, ended_by=unit.ended_by,
+            established_by=unit.established_by, ended_by=unit.ended_by, parent=unit.parent,
         )
         if unit.key in existing:
             conn.execute(sa.update(db.units).where(db.units.c.id == existing[unit.key]).values(**values))
@@ -132,7 +133,7 @@ def load_units(conn: sa.Connection) -> list[tuple[int, Unit]]:
         (
             r.id,
             Unit(r.code, r.valid_from, r.valid_to, r.name, r.type,
-                 r.successor_code, r.established_by, r.ended_by),
+                 r.successor_code, r.established_by, r.ended_by, r.parent),
         )
         for r in rows
     ]

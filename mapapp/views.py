@@ -49,18 +49,23 @@ def index():
     parts = _map_parts()
     version = config["versions"][str(state.geography_year)]
     values_query = with_changes(state, projects=True, focus="").query_string()
-    preload = [f"{config['api']}/units?version={quote(version['id'])}&v={version['checksum']}",
-               f"{config['api']}/values?{values_query}"]
+    preload = [f"{config['api']}/geometry?version={quote(version['id'])}&level=0&v={version['levels'][0]['checksum']}",
+               f"{config['api']}/values?{values_query}&format=columns"]
     summary = district.summary(conn, lang)
     chart, chart_legend = district.poverty_chart(summary["poverty"], lang)
     return render_template(
         "map.html", preload=preload, parts=parts, config_json=_json_block(config),
-        t=i18n.bundle(lang), lang=lang, state=state, catalogue=catalogue, methods=classify.METHODS,
+        t=strings(conn, lang), lang=lang, state=state, catalogue=catalogue, methods=classify.METHODS,
         notice=notice, missing_assets=missing_assets(current_app.config["ASSETS_DIR"]),
         lang_query=with_changes(state, lang="en" if lang == "vi" else "vi").query_string(),
         years=config["years"], district=summary, district_chart=chart, district_legend=chart_legend,
         nav=_nav(state),
     )
+
+
+def strings(conn, lang: str) -> dict[str, str]:
+    """The interface strings in ``lang``, naming the configured atlas's area."""
+    return i18n.bundle(lang, query.area_name(conn, lang))
 
 
 def _json_block(data) -> str:
@@ -120,11 +125,14 @@ def page_config(conn, catalogue, state) -> dict:
     return {
         "state": state.__dict__,
         "years": years,
-        "versions": {str(y): {"id": v.id, "checksum": v.checksum[:16], "unit_count": v.unit_count}
+        "versions": {str(y): {"id": v.id, "checksum": v.checksum[:16], "unit_count": v.unit_count,
+                              "levels": query.pack_levels(conn, v.id)}
                      for y, v in version_of_year.items()},
+        "canvasMinUnits": cfg["CANVAS_MIN_UNITS"],
+        "minZoom": 7 if current_app.extensions.get("mapapp_atlas") is None else 4,
         "indicators": {i.id: {"name": i.name(state.lang), "unit": i.unit(state.lang), "kind": i.kind,
                               "higher_is_better": i.higher_is_better} for i in catalogue.values()},
-        "strings": i18n.bundle(state.lang),
+        "strings": strings(conn, state.lang),
         "api": url_for("api.values").rsplit("/", 1)[0],
         "exportBase": url_for("views.index") + "export",
         "rankingBase": url_for("views.ranking_page"),
@@ -207,7 +215,7 @@ def _page_common(conn, state: ViewState) -> dict:
     """Template values every planner page uses."""
     cfg = current_app.config
     return {
-        "t": i18n.bundle(state.lang), "lang": state.lang, "state": state, "catalogue": query.catalogue(conn),
+        "t": strings(conn, state.lang), "lang": state.lang, "state": state, "catalogue": query.catalogue(conn),
         "years": list(range(cfg["FIRST_YEAR"], cfg["LAST_YEAR"] + 1)), "last_year": cfg["LAST_YEAR"],
         "nav": _nav(state), "missing_assets": missing_assets(cfg["ASSETS_DIR"]),
     }
@@ -240,17 +248,42 @@ def ranking_page(fmt: str):
         sort, order, notice = "value", ranking.default_order(indicator), str(error)
         table = ranking.build_ranking(conn, state, sort, order)
         return _render_ranking(conn, state, table, sort, order, indicator, notice), 400
-    if fmt == "json":
-        return _json_response({**table, "query": _ranking_query(state, sort, order, indicator)})
     if fmt in ("csv", "xlsx"):
         return _download(table, state, fmt, request.url)
+    try:
+        offset, limit = _page_window(fmt)
+    except BadRequest as error:
+        return _json_error(error) if fmt == "json" else (str(error), 400)
+    table = ranking.window(table, offset, limit)
+    if fmt == "json":
+        return _json_response({**table, "query": _ranking_query(state, sort, order, indicator)})
     return _render_ranking(conn, state, table, sort, order, indicator, None)
+
+
+#: Rows per page of the ranking page (a country has 11,163 communes); downloads have them all.
+RANKING_PAGE_ROWS = 500
+
+
+def _page_window(fmt: str) -> tuple[int, int | None]:
+    """``offset`` and ``limit`` of the request (the JSON twin gives every row unless limited)."""
+    offset = _whole_number("offset", request.args.get("offset"), 0)
+    limit = _whole_number("limit", request.args.get("limit"), None if fmt == "json" else RANKING_PAGE_ROWS)
+    return offset, (limit or None)
+
+
+def _whole_number(name: str, text: str | None, default):
+    if text in (None, ""):
+        return default
+    if not text.isdigit():
+        raise BadRequest(f"{name} must be a whole number, not {text!r}")
+    return int(text)
 
 
 def _render_ranking(conn, state, table, sort, order, indicator, notice):
     query_string = _ranking_query(state, sort, order, indicator)
     return render_template(
         "ranking.html", ranking=table, sort=sort, order=order, notice=notice, query_string=query_string,
+        page_query=lambda offset: query_string + f"&offset={offset}",
         lang_query=_ranking_query(with_changes(state, lang="en" if state.lang == "vi" else "vi"), sort, order,
                                   indicator),
         map_query=state.query_string(), **_page_common(conn, state))

@@ -15,12 +15,14 @@
 
   var config = null, t = null, state = null;  // read at start(): this script loads in <head>
   var map = null;
-  var geometryByVersion = {};   // version id -> Promise<GeoJSON>
+  var geometryByVersion = {};   // "version/level" -> Promise<GeoJSON-like collection>
   var unitLayer = null, unitLayerVersion = null, outlineLayer = null;
+  var unitLayers = [], unitLevel = 0;  // layers in pack order; the level of detail drawn
   var projectLayer = null, legendControl = null;
   var current = null;           // last values payload painted
   var requestSeq = 0, playTimer = null;
   var rankingSeq = 0, layerByCode = {};
+  var PANEL_ROWS = 200;
 
   function escapeHtml(value) {
     return String(value === null || value === undefined ? "" : value).replace(/[&<>"']/g, function (c) {
@@ -65,24 +67,99 @@
     return state.compare ? Math.max(Number(state.year), Number(state.compare)) : Number(state.year);
   }
 
-  function geometry(version) {
-    if (!geometryByVersion[version.id]) {
-      var url = config.api + "/units?version=" + encodeURIComponent(version.id) + "&v=" + version.checksum;
-      geometryByVersion[version.id] = fetch(url).then(function (r) {
-        if (!r.ok) throw new Error("units " + r.status);
-        return r.json();
+  // --- geometry packs (mapapp/packs.py): quantised, delta-encoded Web Mercator ----------
+  var EARTH_RADIUS = 6378137, DEGREES = 180 / Math.PI;
+
+  function decodeRing(ring, pack) {
+    var x = 0, y = 0, out = new Array(ring.length / 2 + 1);
+    for (var i = 0; i < ring.length; i += 2) {
+      x += ring[i]; y += ring[i + 1];
+      var mx = pack.origin[0] + x * pack.grid, my = pack.origin[1] + y * pack.grid;
+      out[i / 2] = [mx / EARTH_RADIUS * DEGREES, (2 * Math.atan(Math.exp(my / EARTH_RADIUS)) - Math.PI / 2) * DEGREES];
+    }
+    out[out.length - 1] = out[0];
+    return out;
+  }
+
+  function decodePolygons(polygons, pack) {
+    return {
+      type: "MultiPolygon",
+      coordinates: polygons.map(function (rings) {
+        return rings.map(function (ring) { return decodeRing(ring, pack); });
+      })
+    };
+  }
+
+  function decodePack(pack, units) {  // units: the level-0 pack's unit columns
+    return {
+      type: "FeatureCollection",
+      level: pack.level,
+      features: pack.geometry.map(function (polygons, i) {
+        return {
+          type: "Feature",
+          properties: { code: units.code[i], valid_from: units.valid_from[i], name: units.name[i], parent: units.parent[i] },
+          geometry: decodePolygons(polygons, pack)
+        };
+      }),
+      outline: decodePolygons(pack.outline, pack),
+      bbox: pack.bbox
+    };
+  }
+
+  function fetchPack(version, level) {
+    var info = version.levels[level];
+    var url = config.api + "/geometry?version=" + encodeURIComponent(version.id) + "&level=" + level +
+      "&v=" + info.checksum;
+    return fetch(url).then(function (r) {
+      if (!r.ok) throw new Error("geometry " + r.status);
+      return r.json();
+    });
+  }
+
+  function geometry(version, level) {
+    level = level || 0;
+    var key = version.id + "/" + level;
+    if (!geometryByVersion[key]) {
+      var base = level === 0 ? null : geometry(version, 0);
+      geometryByVersion[key] = Promise.all([fetchPack(version, level), base]).then(function (res) {
+        return decodePack(res[0], level === 0 ? res[0].units : res[1].units);
       });
     }
-    return geometryByVersion[version.id];
+    return geometryByVersion[key];
+  }
+
+  function levelForZoom(version, zoom) {  // the coarsest level drawn well at this zoom
+    for (var i = 0; i < version.levels.length; i++) {
+      if (zoom <= version.levels[i].max_zoom) return i;
+    }
+    return version.levels.length - 1;
   }
 
   function fetchValues() {
-    return fetch(config.api + "/values?" + viewQuery()).then(function (r) {
+    return fetch(config.api + "/values?" + viewQuery() + "&format=columns").then(function (r) {
       return r.json().then(function (body) {
         if (!r.ok) throw new Error(body.error || ("values " + r.status));
-        return body;
+        return recordsFromColumns(body);
       });
     });
+  }
+
+  function recordsFromColumns(view) {  // the column form of /api/values back into records
+    var cols = view.columns, keys = Object.keys(cols), records = new Array(view.count);
+    for (var i = 0; i < view.count; i++) {
+      var record = {};
+      for (var k = 0; k < keys.length; k++) {
+        var col = cols[keys[k]];
+        record[keys[k]] = Array.isArray(col) ? col[i] : col.all;
+      }
+      var source = view.record_sources[record.source] || { title: "", url: "" };
+      record.source = source.title;
+      record.source_url = source.url;
+      record.color = record["class"] === null ? view.no_data_color : view.classification.colors[record["class"]];
+      records[i] = record;
+    }
+    view.records = records;
+    return view;
   }
 
   function fetchProjects() {
@@ -137,7 +214,9 @@
   }
 
   function tooltipHtml(record) {
-    var html = "<strong>" + escapeHtml(record.name) + "</strong><br>" + valueLine(record);
+    var html = "<strong>" + escapeHtml(record.name) + "</strong>" +
+      (record.parent ? '<br><small class="unit-parent">' + escapeHtml(record.parent) + "</small>" : "") +
+      "<br>" + valueLine(record);
     html += "<br>" + escapeHtml(t.year) + ": " + escapeHtml(current.year);
     if (record.members_text) {
       html += '<br><small class="built-from">' + escapeHtml(t.built_from) + ": " + escapeHtml(record.members_text) + "</small>";
@@ -165,14 +244,26 @@
     return new Intl.NumberFormat(state.lang === "en" ? "en-US" : "vi-VN", { maximumFractionDigits: 0 }).format(number);
   }
 
+  function recordOf(layer) {  // the painted record of a unit, with its parents from the geometry
+    var props = layer.feature.properties;
+    var record = current && current.byKey[unitKey(props)];
+    return Object.assign({ code: props.code, valid_from: props.valid_from, name: props.name, value: null },
+      record || {}, { parent: props.parent });
+  }
+
   function buildUnitLayer(version, collection) {
     if (unitLayer) { map.removeLayer(unitLayer); }
     if (outlineLayer) { map.removeLayer(outlineLayer); }
+    // Thousands of SVG elements make the browser slow: large maps draw on one canvas.
+    var renderer = collection.features.length >= config.canvasMinUnits ? L.canvas({ padding: 0.3 }) : undefined;
     unitLayer = L.geoJSON(collection, {
+      renderer: renderer,
       style: function () { return styleFor(null); },
       onEachFeature: function (feature, layer) {
-        layer.bindTooltip("", { sticky: true, className: "mapapp-tooltip" });
-        layer.bindPopup("", { maxWidth: 320 });
+        // Contents are built when opened: thousands of units are repainted without building them.
+        layer.bindTooltip(function () { return current ? tooltipHtml(recordOf(layer)) : ""; },
+          { sticky: true, className: "mapapp-tooltip" });
+        layer.bindPopup(function () { return current ? popupHtml(recordOf(layer)) : ""; }, { maxWidth: 320 });
         layer.on("add", function () {
           var el = layer.getElement && layer.getElement();
           if (el) { el.setAttribute("data-code", feature.properties.code); }
@@ -181,6 +272,7 @@
       }
     }).addTo(map);
     layerByCode = {};
+    unitLayers = unitLayer.getLayers();
     unitLayer.eachLayer(function (layer) { layerByCode[layer.feature.properties.code] = layer; });
     unitLayer.eachLayer(function (layer) {
       var el = layer.getElement && layer.getElement();
@@ -188,22 +280,40 @@
     });
     outlineLayer = L.geoJSON(collection.outline, {
       interactive: false,
+      renderer: renderer,
       style: { color: "#333333", weight: 2.5, fill: false, className: "mapapp-outline" }
     }).addTo(map);
     unitLayerVersion = version.id;
+    unitLevel = collection.level || 0;
+  }
+
+  function showLevelForZoom() {  // finer geometry when zoomed in, fetched once per level
+    var version = versionOf(geographyYear());
+    if (!version || unitLayerVersion !== version.id) return;
+    var level = levelForZoom(version, map.getZoom());
+    if (level === unitLevel) return;
+    unitLevel = level;
+    geometry(version, level).then(function (collection) {
+      if (unitLayerVersion !== version.id || unitLevel !== level) return;
+      collection.features.forEach(function (feature, i) {
+        if (unitLayers[i]) unitLayers[i].setLatLngs(L.GeoJSON.coordsToLatLngs(feature.geometry.coordinates, 2));
+      });
+      document.body.setAttribute("data-level", String(level));
+    }).catch(function (err) {
+      document.getElementById("status").textContent = t.error + ": " + err.message;
+    });
   }
 
   function paint(values) {
     current = values;
     var byKey = {};
     values.records.forEach(function (r) { byKey[r.code + "@" + r.valid_from] = r; });
+    values.byKey = byKey;
     unitLayer.eachLayer(function (layer) {
       var record = byKey[unitKey(layer.feature.properties)];
       layer.setStyle(styleFor(record));
-      if (record) {
-        layer.setTooltipContent(tooltipHtml(record));
-        layer.setPopupContent(popupHtml(record));
-      }
+      if (layer.isTooltipOpen()) layer.getTooltip().update();
+      if (layer.isPopupOpen()) layer.getPopup().update();
       var el = layer.getElement && layer.getElement();
       if (el) {
         el.setAttribute("data-class", record && record["class"] !== null ? record["class"] : "none");
@@ -319,13 +429,17 @@
         fitArea();
         if (state.focus) focusOnMap(state.focus);
       }
+      showLevelForZoom();
     }).catch(showError);
   }
 
   // --- ranking panel ------------------------------------------------------------------
   function updateRanking() {
     var seq = ++rankingSeq;
-    return fetch(config.rankingBase + ".json?" + viewQuery()).then(function (r) {
+    // A long ranking (a province, a country) shows its first rows; the ranking page has them all.
+    var version = versionOf(geographyYear());
+    var limit = version && version.unit_count > PANEL_ROWS ? "&limit=" + PANEL_ROWS : "";
+    return fetch(config.rankingBase + ".json?" + viewQuery() + limit).then(function (r) {
       return r.json().then(function (body) {
         if (!r.ok) throw new Error(body.error || ("ranking " + r.status));
         return body;
@@ -357,6 +471,7 @@
           if (i === 3) td.classList.add("change-col");
           if (i === 1 && row.no_data_reason) td.title = row.no_data_reason;
           if (i === 1 && row.members_text) td.title = t.built_from + ": " + row.members_text;
+          if (i === 1 && row.parent) td.title = row.parent;
           tr.appendChild(td);
         });
       tr.addEventListener("click", function () { setFocus(row.code, true); });
@@ -364,6 +479,9 @@
       body.appendChild(tr);
     });
     var summary = table.version.label + " · " + table.rank_note;
+    if (table.next_offset !== null && table.next_offset !== undefined) {
+      summary = t.ranking_top.replace("{n}", table.rows.length).replace("{total}", table.shown) + " · " + summary;
+    }
     if (table.threshold.active) {
       summary = table.indicator.name + " " + table.threshold.text + ": " +
         t.matching.replace("{n}", table.matching).replace("{total}", table.total) + " · " + summary;
@@ -485,7 +603,7 @@
     t = config.strings;
     state = Object.assign({}, config.state);
     map = leafletMap;
-    map.setMinZoom(7);
+    map.setMinZoom(config.minZoom);
     map.setMaxZoom(16);  // no tile layer to set it, and marker clustering needs it
     legendControl = L.control({ position: "bottomright" });
     legendControl.onAdd = function () {
@@ -497,6 +615,7 @@
     projectLayer = L.markerClusterGroup ? L.markerClusterGroup({ showCoverageOnHover: false }) : L.layerGroup();
     if (state.projects) map.addLayer(projectLayer);
     bindControls();
+    map.on("zoomend", showLevelForZoom);
     window.mapapp = { state: state, update: update, map: map, geometryRequests: geometryByVersion };
     update();
   }
