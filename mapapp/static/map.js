@@ -102,7 +102,8 @@
         };
       }),
       outline: decodePolygons(pack.outline, pack),
-      bbox: pack.bbox
+      bbox: pack.bbox,
+      units: units
     };
   }
 
@@ -285,6 +286,7 @@
     }).addTo(map);
     unitLayerVersion = version.id;
     unitLevel = collection.level || 0;
+    document.body.setAttribute("data-level", String(unitLevel));
   }
 
   function showLevelForZoom() {  // finer geometry when zoomed in, fetched once per level

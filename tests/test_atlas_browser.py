@@ -1,0 +1,140 @@
+"""The atlas map in a real Chromium: canvas drawing, tooltips, levels of detail, offline.
+
+A province atlas (141 communes) is served with a low canvas threshold and two levels
+of detail, so the paths a country takes (canvas, finer geometry on zoom) run here.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import urllib.request
+
+import pytest
+
+from browser_helpers import CHROMIUM, chromium_browser, session_opener  # noqa: F401 (fixture)
+from conftest import REPO_ROOT, make_app, needs_shared
+
+pytestmark = [
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="no system Chromium at /usr/bin/chromium (never downloaded)"),
+    needs_shared,
+]
+
+KHE_SANH_2008 = "Thị trấn Khe Sanh"
+
+# A point well inside a unit (5 px from any edge), found with Leaflet's own canvas hit test.
+POINT_IN_UNIT_JS = """
+(name) => {
+  const map = window.mapapp.map;
+  let layer = null;
+  map.eachLayer((l) => { if (l.feature && l.feature.properties && l.feature.properties.name === name) layer = l; });
+  if (!layer) return null;
+  const b = layer.getBounds();
+  const nw = map.latLngToContainerPoint(b.getNorthWest()), se = map.latLngToContainerPoint(b.getSouthEast());
+  const inside = (x, y) => layer._containsPoint(L.point(x, y));
+  const cx = (nw.x + se.x) / 2, cy = (nw.y + se.y) / 2, found = [];
+  for (let y = nw.y; y < se.y; y += 2) for (let x = nw.x; x < se.x; x += 2) {
+    if ([[0, 0], [5, 0], [-5, 0], [0, 5], [0, -5]].every(([dx, dy]) => inside(x + dx, y + dy))) found.push([x, y]);
+  }
+  found.sort((a, b) => Math.hypot(a[0] - cx, a[1] - cy) - Math.hypot(b[0] - cx, b[1] - cy));
+  if (!found.length) return null;
+  const box = map.getContainer().getBoundingClientRect();
+  return { x: box.left + found[0][0], y: box.top + found[0][1], code: layer.feature.properties.code };
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def province_geodata(tmp_path_factory):
+    """The project's geodata plus a province atlas with two levels of detail."""
+    geodata = tmp_path_factory.mktemp("geodata") / "geodata"
+    shutil.copytree(REPO_ROOT / "geodata", geodata)
+    spec = json.loads((geodata / "atlases" / "quang-tri.json").read_text(encoding="utf-8"))
+    spec.update(id="qt-levels", levels=[{"max_zoom": 10, "tolerance_m": 400}, {"max_zoom": 99, "tolerance_m": 0}])
+    (geodata / "atlases" / "qt-levels.json").write_text(json.dumps(spec, ensure_ascii=False), encoding="utf-8")
+    return geodata
+
+
+@pytest.fixture(scope="module")
+def province_app(tmp_path_factory, province_geodata):
+    return make_app(tmp_path_factory.mktemp("atlas"), ATLAS="qt-levels", GEODATA_DIR=str(province_geodata),
+                    CANVAS_MIN_UNITS=100)
+
+
+@pytest.fixture()
+def open_session(chromium_browser):
+    with session_opener(chromium_browser) as open_:
+        yield open_
+
+
+def api(base_url: str, path: str) -> dict:
+    with urllib.request.urlopen(base_url + path, timeout=10) as response:
+        return json.load(response)
+
+
+def blend(hex_colour: str, alpha: float, background: tuple[int, int, int]) -> tuple[int, ...]:
+    rgb = [int(hex_colour[i:i + 2], 16) for i in (1, 3, 5)]
+    return tuple(round(alpha * c + (1 - alpha) * b) for c, b in zip(rgb, background))
+
+
+def pixel(page, x: float, y: float) -> tuple[int, int, int]:
+    from PIL import Image
+    import io
+
+    shot = page.screenshot(clip={"x": x, "y": y, "width": 1, "height": 1})
+    return Image.open(io.BytesIO(shot)).convert("RGB").getpixel((0, 0))
+
+
+def test_the_province_is_drawn_on_a_canvas_with_the_api_colours(province_app, live_server_for, open_session):
+    with live_server_for(province_app) as server:
+        s = open_session(server.url)
+        page = s.open("?indicator=poverty_rate&year=2021", painted="poverty_rate:2021")
+        assert page.locator(".leaflet-overlay-pane canvas").count() >= 1
+        assert page.locator("path.mapapp-unit").count() == 0  # no SVG element per unit
+        point = page.evaluate(POINT_IN_UNIT_JS, KHE_SANH_2008)
+        assert point is not None
+        records = api(server.url, "/api/values?indicator=poverty_rate&year=2021")["records"]
+        colour = next(r["color"] for r in records if r["code"] == point["code"])
+        background = page.evaluate("getComputedStyle(document.querySelector('.leaflet-container')).backgroundColor")
+        base = tuple(int(v) for v in background[background.index("(") + 1:background.index(")")].split(",")[:3])
+        got, want = pixel(page, point["x"], point["y"]), blend(colour, 0.85, base)
+        assert max(abs(a - b) for a, b in zip(got, want)) <= 3, (got, want, colour)
+        s.assert_clean()
+
+
+def test_hovering_the_canvas_names_the_commune_its_district_and_the_illustrative_source(
+        province_app, live_server_for, open_session):
+    with live_server_for(province_app) as server:
+        s = open_session(server.url)
+        page = s.open("?indicator=poverty_rate&year=2021", painted="poverty_rate:2021")
+        point = page.evaluate(POINT_IN_UNIT_JS, KHE_SANH_2008)
+        page.mouse.move(2, 2)
+        page.mouse.move(point["x"], point["y"])
+        tooltip = page.locator(".leaflet-tooltip")
+        tooltip.wait_for(state="visible")
+        text = tooltip.inner_text()
+        assert KHE_SANH_2008 in text and "Huyện Hướng Hóa, Quảng Trị" in text
+        assert "minh họa" in text.lower() and "2021" in text
+        # a year change repaints the open tooltip without refetching geometry
+        geometry_requests = [r for r in s.api_requests if r.startswith("/api/geometry")]
+        page.evaluate("window.mapapp.state.year = 2024; window.mapapp.update()")
+        s.wait_painted("poverty_rate:2024")
+        page.wait_for_function("() => document.querySelector('.leaflet-tooltip').innerText.includes('2024')")
+        assert [r for r in s.api_requests if r.startswith("/api/geometry")] == geometry_requests
+        assert page.locator("#illustrative-banner").is_visible()
+        s.assert_clean()
+
+
+def test_zooming_in_loads_the_finer_level_once(province_app, live_server_for, open_session):
+    with live_server_for(province_app) as server:
+        s = open_session(server.url)
+        page = s.open("?indicator=poverty_rate&year=2021", painted="poverty_rate:2021")
+        assert page.evaluate("window.mapapp.map.getZoom()") <= 10
+        assert not any("level=1" in r for r in s.api_requests)
+        page.evaluate("window.mapapp.map.setZoom(12, {animate: false}) && null")
+        page.wait_for_selector('body[data-level="1"]', state="attached")
+        page.evaluate("window.mapapp.map.setZoom(10, {animate: false}) && null")
+        page.wait_for_selector('body[data-level="0"]', state="attached")
+        page.evaluate("window.mapapp.map.setZoom(12, {animate: false}) && null")
+        page.wait_for_selector('body[data-level="1"]', state="attached")
+        assert sum("level=1" in r for r in s.api_requests) == 1  # fetched once, kept
+        s.assert_clean()
