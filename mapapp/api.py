@@ -12,6 +12,7 @@ import json
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from . import query
+from .answers import cached
 from .choropleth import build_view, columns
 from .transport import accepts_gzip
 from .db import connection
@@ -130,10 +131,13 @@ def values():
     if "indicator" not in request.args:
         raise BadRequest("the parameter indicator is required (e.g. indicator=poverty_rate)")
     state = parse(request.args, current_app.config, query.catalogue(conn).keys())
-    view = build_view(conn, state)
-    if request.args.get("format") == "columns":
-        view = columns(view)
-    body = json.dumps(view, ensure_ascii=False, separators=(",", ":"))
+    form = "columns" if request.args.get("format") == "columns" else "records"
+
+    def answer() -> str:
+        view = build_view(conn, state)
+        return json.dumps(columns(view) if form == "columns" else view, ensure_ascii=False, separators=(",", ":"))
+
+    body = cached(conn, "values-" + form, state.query_string(), answer)
     return _cached_json(body, hashlib.sha256(body.encode()).hexdigest()[:32], 60)
 
 

@@ -215,6 +215,7 @@ def seed_atlas(engine: sa.Engine, atlas: Atlas, shared_dir: Path, geodata_dir: P
             db.set_meta(conn, f"area_name_{lang}", atlas.name(lang))
         db.set_meta(conn, "atlas_id", atlas.id)
         db.set_meta(conn, "seed_checksum", digest)
+        db.bump_generation(conn)
     return [f"{u['code']}: {u['name']}" for u in serialised["units"] if u["name"].startswith("(")]
 
 

@@ -162,7 +162,8 @@ def inspect_file(path: str | os.PathLike) -> dict:
             page_size = conn.execute("PRAGMA page_size").fetchone()[0]
         finally:
             conn.close()
-    except sqlite3.DatabaseError as error:
+    except (sqlite3.DatabaseError, UnicodeDecodeError) as error:
+        # A damaged schema can make SQLite's own error message undecodable.
         raise BackupError(f"không mở được / cannot open {path.name} as a database: {error}") from error
     return {"schema_version": version, "counts": counts, "page_size": page_size}
 

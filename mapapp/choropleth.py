@@ -74,7 +74,7 @@ def columns(view: dict) -> dict:
     table = sorted({(r["source"] or "", r["source_url"] or "") for r in records})
     index = {key: i for i, key in enumerate(table)}
     keys = [k for k in (records[0] if records else {}) if k not in _NOT_IN_COLUMNS]
-    cols = {k: _column([_whole(r.get(k)) for r in records]) for k in keys}
+    cols = {k: _column([r.get(k) for r in records]) for k in keys}
     cols["source"] = _column([index[(r["source"] or "", r["source_url"] or "")] for r in records])
     return {
         **{k: v for k, v in view.items() if k != "records"},
@@ -84,7 +84,12 @@ def columns(view: dict) -> dict:
 
 
 def _column(values: list):
-    return {"all": values[0]} if values and all(v == values[0] for v in values) else values
+    first = values[0] if values else None
+    if values and all(v == first for v in values):
+        return {"all": _whole(first)}
+    if any(isinstance(v, float) for v in values):
+        return [_whole(v) for v in values]
+    return values
 
 
 def _whole(value):

@@ -7,6 +7,7 @@ so PostgreSQL can replace SQLite without code changes. Dates are ISO-8601 text
 from __future__ import annotations
 
 import os
+import secrets
 
 import sqlalchemy as sa
 from flask import current_app, g
@@ -344,6 +345,20 @@ def create_schema(engine: sa.Engine) -> list[int]:
         if get_meta(conn, "schema_version") != str(SCHEMA_VERSION):
             set_meta(conn, "schema_version", str(SCHEMA_VERSION))
     return applied
+
+
+def bump_generation(conn: sa.Connection) -> None:
+    """Mark the data as changed (call inside every transaction that writes data).
+
+    The generation is a random token: caches of derived answers (see
+    :func:`data_generation`) are keyed on it, so equal tokens mean equal data.
+    """
+    set_meta(conn, "data_generation", secrets.token_hex(8))
+
+
+def data_generation(conn: sa.Connection) -> str:
+    """The token of the data's current state ('' before the first write)."""
+    return get_meta(conn, "data_generation") or ""
 
 
 def get_meta(conn: sa.Connection, key: str) -> str | None:

@@ -851,7 +851,8 @@ def source_id_for(conn: sa.Connection, title: str, quote: str = "") -> int:
 
 def record_import(conn: sa.Connection, kind: str, filename: str, checksum: str, options: Options,
                   summary: dict, source_id: int | None) -> int:
-    """Insert the history row of an import; return its id."""
+    """Insert the history row of an import; return its id (and mark the data as changed)."""
+    db.bump_generation(conn)
     return conn.execute(sa.insert(db.imports).values(
         kind=kind, status="applied", created_at=now_iso(), created_by=options.who or "", filename=filename,
         checksum=checksum, source_document=options.source or "", source_id=source_id,
@@ -960,6 +961,7 @@ def undo_import(engine: sa.Engine, import_id: int, who: str = "") -> dict:
         if row.status != "applied":
             raise UndoRefused(f"lần nhập #{import_id} đã được hoàn tác / import #{import_id} was already undone")
         restored = restore_values(conn, import_id)
+        db.bump_generation(conn)
         if row.kind == "projects":
             from .project_import import undo_projects
             undo_projects(conn, json.loads(row.summary or "{}"))

@@ -105,6 +105,7 @@ def seed(engine: sa.Engine, inputs: Inputs, force: bool = False) -> list[str]:
         district.store(conn, _district_rows(inputs))
         notes += [f"projects.csv: {p.name}: commune {n!r} not found" for p in project_list for n in p.unmatched]
         db.set_meta(conn, "seed_checksum", digest)
+        db.bump_generation(conn)
     for note in notes:
         log.info("seed: %s", note)
     return notes

@@ -14,6 +14,7 @@ from urllib.parse import quote, urlencode
 from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request, url_for
 
 from . import choropleth, classify, district, i18n, profiles, query, ranking
+from .answers import cached
 from .assets import missing_assets
 from .db import connection
 from .mapview import render_parts
@@ -239,14 +240,15 @@ def ranking_page(fmt: str):
         state = with_changes(_state(conn), focus="")
         indicator = query.indicator(conn, state.indicator)
         sort, order = ranking.parse_options(request.args, state, indicator)
-        table = ranking.build_ranking(conn, state, sort, order)
+        table = cached(conn, "ranking", f"{state.query_string()}&sort={sort}&order={order}",
+                       lambda: ranking.build_ranking(conn, state, sort, order))
     except (BadRequest, query.NotFound) as error:
         if fmt != "html":
             return _json_error(error)
         state = _fallback_state(conn)
         indicator = query.indicator(conn, state.indicator)
         sort, order, notice = "value", ranking.default_order(indicator), str(error)
-        table = ranking.build_ranking(conn, state, sort, order)
+        table = ranking.window(ranking.build_ranking(conn, state, sort, order), 0, RANKING_PAGE_ROWS)
         return _render_ranking(conn, state, table, sort, order, indicator, notice), 400
     if fmt in ("csv", "xlsx"):
         return _download(table, state, fmt, request.url)

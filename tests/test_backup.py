@@ -251,10 +251,12 @@ def test_restore_asks_before_replacing(fresh_app, tmp_path):
 
 def _downgrade(path: str, version: int) -> None:
     """Make the store look like one written by an older version of the app."""
-    drop = {2: ["users", "login_failures"],
-            1: ["users", "login_failures", "imports", "import_value_changes", "import_boundary_snapshots",
-                "project_points"]}[version]
+    drop = {3: ["geometry_packs"],
+            2: ["geometry_packs", "users", "login_failures"],
+            1: ["geometry_packs", "users", "login_failures", "imports", "import_value_changes",
+                "import_boundary_snapshots", "project_points"]}[version]
     with sqlite3.connect(path) as conn:
+        conn.execute("ALTER TABLE units DROP COLUMN parent")
         for table in drop:
             conn.execute(f'DROP TABLE IF EXISTS "{table}"')
         if version == 1:
@@ -264,10 +266,10 @@ def _downgrade(path: str, version: int) -> None:
     conn.close()
 
 
-@pytest.mark.parametrize("version,expected", [(1, [2, 3]), (2, [3]), (3, [])])
+@pytest.mark.parametrize("version,expected", [(1, [2, 3, 4]), (2, [3, 4]), (3, [4]), (4, [])])
 def test_create_schema_migrates_older_stores_and_keeps_their_data(fresh_app, version, expected):
     path = db_path(fresh_app)
-    _downgrade(path, version) if version < 3 else None
+    _downgrade(path, version) if version < 4 else None
     values = value_rows(fresh_app)
     engine = db.make_engine(fresh_app.config["DATABASE_URL"])
     try:
@@ -276,8 +278,9 @@ def test_create_schema_migrates_older_stores_and_keeps_their_data(fresh_app, ver
         with engine.connect() as conn:
             assert db.get_meta(conn, "schema_version") == str(db.SCHEMA_VERSION)
             inspector = sa.inspect(conn)
-            for table in ("users", "login_failures", "imports", "import_value_changes"):
+            for table in ("users", "login_failures", "imports", "import_value_changes", "geometry_packs"):
                 assert inspector.has_table(table), table
+            assert "parent" in {c["name"] for c in inspector.get_columns("units")}
     finally:
         engine.dispose()
     assert value_rows(fresh_app) == values
@@ -308,9 +311,9 @@ def test_restoring_an_old_backup_migrates_it(fresh_app, tmp_path):
     backup.backup(fresh_app.config["DATABASE_URL"], old)
     _downgrade(str(old), 2)
     result = backup.restore(fresh_app.config["DATABASE_URL"], old, tmp_path / "kept")
-    assert result["schema_version"] == 2 and result["migrated"] == [3]
+    assert result["schema_version"] == 2 and result["migrated"] == [3, 4]
     with sqlite3.connect(db_path(fresh_app)) as conn:
-        assert conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == "3"
+        assert conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == "4"
         assert conn.execute("SELECT count(*) FROM users").fetchone()[0] == 0
     conn.close()
 

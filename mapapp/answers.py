@@ -1,0 +1,57 @@
+"""A process cache of derived answers (a year's values, a ranking), keyed by the data's generation.
+
+Building the answer for 11,163 communes takes a good part of a second; the same answer
+is asked again and again (every visitor, every year change back and forth). Answers
+are kept here under the store's *data generation* (:func:`mapapp.db.data_generation`),
+which every data write changes, so a cached answer is never older than the data.
+"""
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import Callable
+
+from flask import current_app
+
+from .db import data_generation
+
+MAX_ANSWERS = 48
+
+
+class AnswerCache:
+    """A small thread-safe LRU mapping of keys to answers."""
+
+    def __init__(self, size: int = MAX_ANSWERS):
+        self.size = size
+        self._items: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get_or_compute(self, key, compute: Callable):
+        """The answer under ``key``, computed (outside the lock) when missing."""
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        answer = compute()
+        with self._lock:
+            self._items[key] = answer
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return answer
+
+
+def cached(conn, kind: str, key: str, compute: Callable):
+    """``compute()``, or its answer kept from an earlier request on the same data.
+
+    Parameters
+    ----------
+    conn : Connection
+        The request's connection (its store and data generation make part of the key).
+    kind, key : str
+        What is asked (``"values"``) and its parameters (a canonical query string).
+    compute : callable
+        Builds the answer; the answer must not be changed by callers.
+    """
+    cache = current_app.extensions.setdefault("mapapp_answers", AnswerCache())
+    full_key = (str(conn.engine.url), data_generation(conn), kind, key)
+    return cache.get_or_compute(full_key, compute)
