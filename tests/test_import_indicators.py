@@ -285,6 +285,21 @@ def test_dry_run_shows_new_changed_unchanged_and_writes_nothing(fresh_app):
     assert change.entry.unit.name == rows[0][0] and change.old["numerator"] == rows[0][2] - 1
 
 
+def test_cached_answers_follow_an_import_and_its_undo(fresh_app):
+    """Values and rankings are cached per process; an import and an undo must show at once."""
+    units = units_of(fresh_app, 2021)
+    client = fresh_app.test_client()
+    paths = ("/api/values?indicator=poverty_rate&year=2021", "/ranking.json?indicator=poverty_rate&year=2021")
+    before = [client.get(p).get_json() for p in paths]
+    assert [client.get(p).get_json() for p in paths] == before  # served again (from the cache)
+    import_id = apply(fresh_app, poverty_annex_xlsx(poverty_rows(units), year=2021))
+    values, table = [client.get(p).get_json() for p in paths]
+    assert values["illustrative"] is False and table["illustrative"] is False
+    with fresh_app.app_context():
+        importing.undo_import(db.get_engine(), import_id, "test")
+    assert [client.get(p).get_json() for p in paths] == before
+
+
 def test_undo_restores_the_previous_values_exactly(fresh_app):
     units = units_of(fresh_app, 2021)
     original = value_rows(fresh_app)
