@@ -23,22 +23,18 @@ KHE_SANH_2008 = "Thị trấn Khe Sanh"
 
 # A point well inside a unit (5 px from any edge), found with Leaflet's own canvas hit test.
 POINT_IN_UNIT_JS = """
-(name) => {
-  const map = window.mapapp.map;
-  let layer = null;
-  map.eachLayer((l) => { if (l.feature && l.feature.properties && l.feature.properties.name === name) layer = l; });
-  if (!layer) return null;
-  const b = layer.getBounds();
-  const nw = map.latLngToContainerPoint(b.getNorthWest()), se = map.latLngToContainerPoint(b.getSouthEast());
-  const inside = (x, y) => layer._containsPoint(L.point(x, y));
-  const cx = (nw.x + se.x) / 2, cy = (nw.y + se.y) / 2, found = [];
-  for (let y = nw.y; y < se.y; y += 2) for (let x = nw.x; x < se.x; x += 2) {
-    if ([[0, 0], [5, 0], [-5, 0], [0, 5], [0, -5]].every(([dx, dy]) => inside(x + dx, y + dy))) found.push([x, y]);
+(code) => {
+  const app = window.mapapp;
+  const b = app.unitBox(code);
+  if (!b) return null;
+  const cx = (b.left + b.right) / 2, cy = (b.top + b.bottom) / 2, found = [];
+  for (let y = b.top; y < b.bottom; y += 2) for (let x = b.left; x < b.right; x += 2) {
+    if ([[0, 0], [5, 0], [-5, 0], [0, 5], [0, -5]].every(([dx, dy]) => app.codeAt(x + dx, y + dy) === code)) found.push([x, y]);
   }
-  found.sort((a, b) => Math.hypot(a[0] - cx, a[1] - cy) - Math.hypot(b[0] - cx, b[1] - cy));
+  found.sort((p, q) => Math.hypot(p[0] - cx, p[1] - cy) - Math.hypot(q[0] - cx, q[1] - cy));
   if (!found.length) return null;
-  const box = map.getContainer().getBoundingClientRect();
-  return { x: box.left + found[0][0], y: box.top + found[0][1], code: layer.feature.properties.code };
+  const box = app.map.getContainer().getBoundingClientRect();
+  return { x: box.left + found[0][0], y: box.top + found[0][1], code: code };
 }
 """
 
@@ -71,6 +67,11 @@ def api(base_url: str, path: str) -> dict:
         return json.load(response)
 
 
+def code_of(base_url: str, name: str) -> str:
+    records = api(base_url, "/api/values?indicator=area&year=2021")["records"]
+    return next(r["code"] for r in records if r["name"] == name)
+
+
 def blend(hex_colour: str, alpha: float, background: tuple[int, int, int]) -> tuple[int, ...]:
     rgb = [int(hex_colour[i:i + 2], 16) for i in (1, 3, 5)]
     return tuple(round(alpha * c + (1 - alpha) * b) for c, b in zip(rgb, background))
@@ -90,7 +91,7 @@ def test_the_province_is_drawn_on_a_canvas_with_the_api_colours(province_app, li
         page = s.open("?indicator=poverty_rate&year=2021", painted="poverty_rate:2021")
         assert page.locator(".leaflet-overlay-pane canvas").count() >= 1
         assert page.locator("path.mapapp-unit").count() == 0  # no SVG element per unit
-        point = page.evaluate(POINT_IN_UNIT_JS, KHE_SANH_2008)
+        point = page.evaluate(POINT_IN_UNIT_JS, code_of(server.url, KHE_SANH_2008))
         assert point is not None
         records = api(server.url, "/api/values?indicator=poverty_rate&year=2021")["records"]
         colour = next(r["color"] for r in records if r["code"] == point["code"])
@@ -106,7 +107,7 @@ def test_hovering_the_canvas_names_the_commune_its_district_and_the_illustrative
     with live_server_for(province_app) as server:
         s = open_session(server.url)
         page = s.open("?indicator=poverty_rate&year=2021", painted="poverty_rate:2021")
-        point = page.evaluate(POINT_IN_UNIT_JS, KHE_SANH_2008)
+        point = page.evaluate(POINT_IN_UNIT_JS, code_of(server.url, KHE_SANH_2008))
         page.mouse.move(2, 2)
         page.mouse.move(point["x"], point["y"])
         tooltip = page.locator(".leaflet-tooltip")

@@ -15,9 +15,10 @@
 
   var config = null, t = null, state = null;  // read at start(): this script loads in <head>
   var map = null;
-  var geometryByVersion = {};   // "version/level" -> Promise<GeoJSON-like collection>
+  var geometryByVersion = {};   // "version/level" -> Promise<geometry pack>
   var unitLayer = null, unitLayerVersion = null, outlineLayer = null;
   var unitLayers = [], unitLevel = 0;  // layers in pack order; the level of detail drawn
+  var canvasUnits = null, unitProps = [], hoverTip = null, hoverIndex = -1, popupIndex = -1;
   var projectLayer = null, legendControl = null;
   var current = null;           // last values payload painted
   var requestSeq = 0, playTimer = null;
@@ -117,16 +118,21 @@
     });
   }
 
-  function geometry(version, level) {
+  function geometry(version, level) {  // the raw pack of a level (its units from level 0)
     level = level || 0;
     var key = version.id + "/" + level;
     if (!geometryByVersion[key]) {
       var base = level === 0 ? null : geometry(version, 0);
       geometryByVersion[key] = Promise.all([fetchPack(version, level), base]).then(function (res) {
-        return decodePack(res[0], level === 0 ? res[0].units : res[1].units);
+        if (level !== 0) res[0].units = res[1].units;
+        return res[0];
       });
     }
     return geometryByVersion[key];
+  }
+
+  function drawsOnCanvas(version) {
+    return version.unit_count >= config.canvasMinUnits;
   }
 
   function levelForZoom(version, zoom) {  // the coarsest level drawn well at this zoom
@@ -252,13 +258,81 @@
       record || {}, { parent: props.parent });
   }
 
-  function buildUnitLayer(version, collection) {
-    if (unitLayer) { map.removeLayer(unitLayer); }
-    if (outlineLayer) { map.removeLayer(outlineLayer); }
-    // Thousands of SVG elements make the browser slow: large maps draw on one canvas.
-    var renderer = collection.features.length >= config.canvasMinUnits ? L.canvas({ padding: 0.3 }) : undefined;
+  function removeUnitLayers() {
+    if (unitLayer) { map.removeLayer(unitLayer); unitLayer = null; }
+    if (canvasUnits) { map.removeLayer(canvasUnits); canvasUnits = null; }
+    if (outlineLayer) { map.removeLayer(outlineLayer); outlineLayer = null; }
+    showHover(-1, null);
+  }
+
+  function buildUnitLayer(version, pack) {
+    removeUnitLayers();
+    if (drawsOnCanvas(version)) {
+      buildCanvasUnits(pack);  // draws its outline too
+    } else {
+      buildSvgUnits(decodePack(pack, pack.units));
+      outlineLayer = L.geoJSON(decodePolygons(pack.outline, pack), {
+        interactive: false,
+        style: { color: "#333333", weight: 2.5, fill: false, className: "mapapp-outline" }
+      }).addTo(map);
+    }
+    unitLayerVersion = version.id;
+    unitLevel = pack.level || 0;
+    document.body.setAttribute("data-level", String(unitLevel));
+  }
+
+  // --- thousands of units: one canvas (canvas_units.js), hover and click by hit test ----
+  function buildCanvasUnits(pack) {
+    var cols = pack.units;
+    unitProps = cols.code.map(function (code, i) {
+      return { code: code, valid_from: cols.valid_from[i], name: cols.name[i], parent: cols.parent[i] };
+    });
+    layerByCode = {};
+    unitProps.forEach(function (props, i) { layerByCode[props.code] = i; });
+    canvasUnits = window.MapAppCanvasUnits.create(map, pack, { hover: showHover, click: clickUnit });
+  }
+
+  function canvasRecord(i) {
+    var props = unitProps[i];
+    var record = current && current.byKey[unitKey(props)];
+    return Object.assign({ code: props.code, valid_from: props.valid_from, name: props.name, value: null },
+      record || {}, { parent: props.parent });
+  }
+
+  function showHover(i, latlng) {
+    if (i < 0 || !current) {
+      if (hoverTip && map.hasLayer(hoverTip)) map.removeLayer(hoverTip);
+      hoverIndex = -1;
+      return;
+    }
+    hoverTip = hoverTip || L.tooltip({ className: "mapapp-tooltip", direction: "right", offset: [14, 0] });
+    if (i !== hoverIndex) hoverTip.setContent(tooltipHtml(canvasRecord(i)));
+    hoverIndex = i;
+    hoverTip.setLatLng(latlng);
+    if (!map.hasLayer(hoverTip)) hoverTip.openOn(map);
+  }
+
+  function clickUnit(i, latlng) {
+    if (!current) return;
+    popupIndex = i;
+    L.popup({ maxWidth: 320 }).setLatLng(latlng).setContent(popupHtml(canvasRecord(i))).openOn(map);
+    setFocus(unitProps[i].code, false);
+  }
+
+  function styleCanvas() {
+    canvasUnits.setStyles(function (i) {
+      var record = current.byKey[unitKey(unitProps[i])], style = styleFor(record);
+      style.front = style.color !== "#ffffff" && style.color !== "#7a7a7a";  // outlined: drawn on top
+      return style;
+    });
+    if (hoverIndex >= 0 && hoverTip) hoverTip.setContent(tooltipHtml(canvasRecord(hoverIndex)));
+    var popup = map._popup;
+    if (popupIndex >= 0 && popup && map.hasLayer(popup)) popup.setContent(popupHtml(canvasRecord(popupIndex)));
+  }
+
+  // --- a few hundred units: one SVG path each (testable, accessible elements) ------------
+  function buildSvgUnits(collection) {
     unitLayer = L.geoJSON(collection, {
-      renderer: renderer,
       style: function () { return styleFor(null); },
       onEachFeature: function (feature, layer) {
         // Contents are built when opened: thousands of units are repainted without building them.
@@ -279,14 +353,6 @@
       var el = layer.getElement && layer.getElement();
       if (el) { el.setAttribute("data-code", layer.feature.properties.code); }
     });
-    outlineLayer = L.geoJSON(collection.outline, {
-      interactive: false,
-      renderer: renderer,
-      style: { color: "#333333", weight: 2.5, fill: false, className: "mapapp-outline" }
-    }).addTo(map);
-    unitLayerVersion = version.id;
-    unitLevel = collection.level || 0;
-    document.body.setAttribute("data-level", String(unitLevel));
   }
 
   function showLevelForZoom() {  // finer geometry when zoomed in, fetched once per level
@@ -295,11 +361,15 @@
     var level = levelForZoom(version, map.getZoom());
     if (level === unitLevel) return;
     unitLevel = level;
-    geometry(version, level).then(function (collection) {
+    geometry(version, level).then(function (pack) {
       if (unitLayerVersion !== version.id || unitLevel !== level) return;
-      collection.features.forEach(function (feature, i) {
-        if (unitLayers[i]) unitLayers[i].setLatLngs(L.GeoJSON.coordsToLatLngs(feature.geometry.coordinates, 2));
-      });
+      if (canvasUnits) {
+        canvasUnits.setGeometry(pack);
+      } else {
+        decodePack(pack, pack.units).features.forEach(function (feature, i) {
+          if (unitLayers[i]) unitLayers[i].setLatLngs(L.GeoJSON.coordsToLatLngs(feature.geometry.coordinates, 2));
+        });
+      }
       document.body.setAttribute("data-level", String(level));
     }).catch(function (err) {
       document.getElementById("status").textContent = t.error + ": " + err.message;
@@ -311,7 +381,8 @@
     var byKey = {};
     values.records.forEach(function (r) { byKey[r.code + "@" + r.valid_from] = r; });
     values.byKey = byKey;
-    unitLayer.eachLayer(function (layer) {
+    if (canvasUnits) styleCanvas();
+    if (unitLayer) unitLayer.eachLayer(function (layer) {
       var record = byKey[unitKey(layer.feature.properties)];
       layer.setStyle(styleFor(record));
       if (layer.isTooltipOpen()) layer.getTooltip().update();
@@ -323,7 +394,7 @@
         el.setAttribute("data-highlight", record && record.highlight ? "1" : "0");
       }
     });
-    if (state.focus && layerByCode[state.focus]) layerByCode[state.focus].bringToFront();
+    if (unitLayer && state.focus && layerByCode[state.focus]) layerByCode[state.focus].bringToFront();
     renderLegend(values);
     document.getElementById("map-title").textContent = values.title;
     document.title = values.title + " — " + t.app_title;
@@ -336,7 +407,12 @@
       ? t.source + ": " + values.sources.map(function (s) { return s.title; }).join("; ") : "";
     document.getElementById("status").textContent =
       t.units_count.replace("{n}", values.version.unit_count) + " · " + values.version.label;
-    document.body.setAttribute("data-painted", values.indicator.id + ":" + values.year);
+    var painted = values.indicator.id + ":" + values.year;
+    if (canvasUnits) {  // the canvas draws on the next frame: say "painted" once it has
+      canvasUnits.whenDrawn(function () { if (current === values) document.body.setAttribute("data-painted", painted); });
+    } else {
+      document.body.setAttribute("data-painted", painted);
+    }
   }
 
   function renderLegend(values) {
@@ -508,24 +584,53 @@
   function restyle() {
     var byKey = {};
     current.records.forEach(function (r) { byKey[r.code + "@" + r.valid_from] = r; });
+    if (canvasUnits) { styleCanvas(); return; }
     unitLayer.eachLayer(function (layer) { layer.setStyle(styleFor(byKey[unitKey(layer.feature.properties)])); });
     if (state.focus && layerByCode[state.focus]) layerByCode[state.focus].bringToFront();
   }
 
   function focusOnMap(code) {
     var layer = layerByCode[code];
-    if (!layer) return;
+    if (layer === undefined) return;
     settleZoom();
+    if (canvasUnits) {
+      var bounds = canvasUnits.boundsOf(layer);
+      map.fitBounds(bounds, { padding: [40, 40], maxZoom: 12, animate: false });
+      popupIndex = layer;
+      L.popup({ maxWidth: 320 }).setLatLng(bounds.getCenter()).setContent(popupHtml(canvasRecord(layer))).openOn(map);
+      document.body.setAttribute("data-focused", code);
+      return;
+    }
     map.fitBounds(layer.getBounds(), { padding: [40, 40], maxZoom: 12, animate: false });
     layer.bringToFront();
     layer.openPopup(layer.getBounds().getCenter());
     document.body.setAttribute("data-focused", code);
   }
 
+  // For tests and scripts: the unit under a point of the map, and a unit's box (container pixels).
+  function codeAt(x, y) {
+    var point = map.containerPointToLayerPoint([x, y]);
+    if (canvasUnits) {
+      var i = canvasUnits.indexAt(point);
+      return i >= 0 ? unitProps[i].code : null;
+    }
+    var found = null;
+    unitLayer.eachLayer(function (layer) { if (layer._containsPoint && layer._containsPoint(point)) found = layer.feature.properties.code; });
+    return found;
+  }
+
+  function unitBox(code) {
+    var layer = layerByCode[code];
+    if (layer === undefined) return null;
+    var bounds = canvasUnits ? canvasUnits.boundsOf(layer) : layer.getBounds();
+    var nw = map.latLngToContainerPoint(bounds.getNorthWest()), se = map.latLngToContainerPoint(bounds.getSouthEast());
+    return { left: nw.x, top: nw.y, right: se.x, bottom: se.y };
+  }
+
   function fitArea() {
     settleZoom();
     map.invalidateSize();  // the banner may have changed the map's height
-    map.fitBounds(outlineLayer.getBounds(), { padding: [10, 10], animate: false });  // settled when data-painted is seen
+    map.fitBounds(canvasUnits ? canvasUnits.bounds() : outlineLayer.getBounds(), { padding: [10, 10], animate: false });  // settled when data-painted is seen
   }
 
   // The folium start-up script fits the map with an animated zoom; when that animation
@@ -618,7 +723,8 @@
     if (state.projects) map.addLayer(projectLayer);
     bindControls();
     map.on("zoomend", showLevelForZoom);
-    window.mapapp = { state: state, update: update, map: map, geometryRequests: geometryByVersion };
+    window.mapapp = { state: state, update: update, map: map, geometryRequests: geometryByVersion,
+                      codeAt: codeAt, unitBox: unitBox };
     update();
   }
 
