@@ -135,7 +135,9 @@ def values():
 
     def answer() -> str:
         view = build_view(conn, state)
-        return json.dumps(columns(view) if form == "columns" else view, ensure_ascii=False, separators=(",", ":"))
+        if form == "columns":
+            view = columns(view, query.pack_names_digest(conn, view["version"]["id"]))
+        return json.dumps(view, ensure_ascii=False, separators=(",", ":"))
 
     body = cached(conn, "values-" + form, state.query_string(), answer)
     return _cached_json(body, hashlib.sha256(body.encode()).hexdigest()[:32], 60)

@@ -137,7 +137,8 @@ def build_layer(atlas: Atlas, shared_dir: Path, cache_dir: Path) -> tuple[str, d
     serialised = boundaries._read_cache(cache_dir, key)
     if serialised is not None and all(packs.cache_path(cache_dir, atlas.version_id, key, i, lv).is_file()
                                       for i, lv in enumerate(atlas.levels)):
-        return key, serialised, packs.build(atlas.version_id, {}, None, atlas.levels, key, cache_dir)
+        columns = packs.unit_columns(serialised["units"])
+        return key, serialised, packs.build(atlas.version_id, columns, None, atlas.levels, key, cache_dir)
     frame = read_layer(atlas, shared_dir)
     log.info("atlas %s: cleaning %d units (once; cached under %s)", atlas.id, len(frame), cache_dir)
     records = unit_records(atlas, frame)

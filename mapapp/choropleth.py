@@ -62,23 +62,31 @@ def build_view(conn: sa.Connection, state: ViewState) -> dict:
 _NOT_IN_COLUMNS = ("color", "members", "source", "source_url")
 
 
-def columns(view: dict) -> dict:
+def columns(view: dict, geometry_names: str = "") -> dict:
     """The view of :func:`build_view` with its records as columns (for maps of thousands of units).
 
     ``columns`` maps each record key to a list (one item per unit, in ``columns.code``
     order) or, when every unit has the same value, to ``{"all": value}``. ``source`` is
     an index into ``record_sources``; a unit's colour is ``classification.colors[class]``,
     or ``no_data_color`` when its class is null. Whole numbers are written without ``.0``.
+    When ``geometry_names`` (see :func:`mapapp.packs.names_digest`) matches the records'
+    codes and names, names are left out (``"names": "geometry"``): the geometry pack has them.
     """
+    from .packs import names_digest
+
     records = view["records"]
     table = sorted({(r["source"] or "", r["source_url"] or "") for r in records})
     index = {key: i for i, key in enumerate(table)}
-    keys = [k for k in (records[0] if records else {}) if k not in _NOT_IN_COLUMNS]
+    same_names = bool(geometry_names) and geometry_names == names_digest(
+        [r["code"] for r in records], [r["name"] for r in records])
+    skipped = _NOT_IN_COLUMNS + (("name",) if same_names else ())
+    keys = [k for k in (records[0] if records else {}) if k not in skipped]
     cols = {k: _column([r.get(k) for r in records]) for k in keys}
     cols["source"] = _column([index[(r["source"] or "", r["source_url"] or "")] for r in records])
     return {
         **{k: v for k, v in view.items() if k != "records"},
         "format": "columns", "count": len(records), "no_data_color": classify.NO_DATA_COLOR,
+        "names": "geometry" if same_names else "columns",
         "record_sources": [{"title": t, "url": u} for t, u in table], "columns": cols,
     }
 

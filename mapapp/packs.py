@@ -48,6 +48,8 @@ geometry_packs = sa.Table(
     sa.Column("unit_count", sa.Integer, nullable=False),
     sa.Column("raw_size", sa.Integer, nullable=False),
     sa.Column("body_gzip", sa.LargeBinary, nullable=False),
+    # Digest of the unit codes and names in the pack: values can leave names out while they match.
+    sa.Column("names_digest", sa.String(64), nullable=False, server_default=""),
 )
 
 
@@ -60,6 +62,7 @@ class Pack:
     checksum: str
     raw_size: int
     body_gzip: bytes
+    names_digest: str = ""
 
 
 def grid_for(level: Level) -> float:
@@ -176,8 +179,15 @@ def build(version_id: str, units: dict, geoms, levels: tuple[Level, ...], key: s
             raw = encode(version_id, index, level, simplified, outline, units if index == 0 else None)
             body, raw_size = gzip.compress(raw, GZIP_LEVEL, mtime=0), len(raw)
             _write_atomic(path, body)
-        packs.append(Pack(index, level.max_zoom, digest, raw_size, body))
+        packs.append(Pack(index, level.max_zoom, digest, raw_size, body, names_digest(units["code"], units["name"])))
     return packs
+
+
+def names_digest(codes, names) -> str:
+    """Digest of the units' codes and names, in order."""
+    from .boundaries import checksum
+
+    return checksum("\n".join(f"{c}\t{n}" for c, n in zip(codes, names)))
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
@@ -192,7 +202,7 @@ def store(conn: sa.Connection, version_id: str, packs: list[Pack], unit_count: i
     conn.execute(sa.delete(geometry_packs).where(geometry_packs.c.version_id == version_id))
     conn.execute(sa.insert(geometry_packs), [
         dict(version_id=version_id, level=p.level, max_zoom=p.max_zoom, checksum=p.checksum,
-             unit_count=unit_count, raw_size=p.raw_size, body_gzip=p.body_gzip)
+             unit_count=unit_count, raw_size=p.raw_size, body_gzip=p.body_gzip, names_digest=p.names_digest)
         for p in packs
     ])
 

@@ -114,6 +114,14 @@ def pack(conn: sa.Connection, version_id: str, level: int) -> tuple[str, bytes]:
     return row.checksum, row.body_gzip
 
 
+def pack_names_digest(conn: sa.Connection, version_id: str) -> str:
+    """Digest of the unit codes and names in a version's geometry pack ('' when there is none)."""
+    from .packs import geometry_packs as gp
+
+    return conn.execute(sa.select(gp.c.names_digest)
+                        .where(gp.c.version_id == version_id, gp.c.level == 0)).scalar() or ""
+
+
 def area_name(conn: sa.Connection, lang: str) -> str | None:
     """The configured atlas's area name (``None`` for the district map)."""
     return _memo(conn, ("area_name", lang), lambda: db.get_meta(conn, f"area_name_{lang}"))

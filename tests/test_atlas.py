@@ -143,8 +143,9 @@ def test_values_in_columns_carry_the_same_records(atlas_client):
     cols = atlas_client.get(query + "&format=columns").get_json()
     assert cols["count"] == len(full["records"]) == 141
     assert cols["columns"]["illustrative"] == {"all": True}
+    assert cols["names"] == "geometry" and "name" not in cols["columns"]  # the pack has them
     for i, record in enumerate(full["records"]):
-        for key in ("code", "value_text", "class", "highlight", "name"):
+        for key in ("code", "value_text", "class", "highlight"):
             column = cols["columns"][key]
             assert (column[i] if isinstance(column, list) else column["all"]) == record[key]
         source = cols["record_sources"][cols["columns"]["source"]["all"]]
@@ -152,6 +153,16 @@ def test_values_in_columns_carry_the_same_records(atlas_client):
         colour = cols["no_data_color"] if record["class"] is None else cols["classification"]["colors"][record["class"]]
         assert colour == record["color"]
     assert cols["title"] == full["title"] and "Quảng Trị" in full["title"]
+
+
+def test_values_carry_names_again_once_they_differ_from_the_geometry(tmp_path):
+    app = make_app(tmp_path, ATLAS=PROVINCE)
+    with app.app_context():
+        with db.get_engine().begin() as conn:
+            conn.execute(sa.text("UPDATE units SET name = '<b>Xã đổi tên</b>' WHERE name = 'Thị trấn Khe Sanh'"))
+            db.bump_generation(conn)
+    cols = app.test_client().get("/api/values?indicator=poverty_rate&year=2021&format=columns").get_json()
+    assert cols["names"] == "columns" and "<b>Xã đổi tên</b>" in cols["columns"]["name"]
 
 
 def test_text_responses_are_gzipped_and_timed(atlas_client):
