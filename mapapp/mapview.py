@@ -51,6 +51,7 @@ def render_parts(bounds: tuple, static_prefix: str, vendor_prefix: str, version:
     fmap.fit_bounds([[south, west], [north, east]])
     fmap.add_child(AppBootstrap(
         js=[("markercluster", f"{vendor_prefix}/leaflet.markercluster/leaflet.markercluster.js"),
+            ("mapapp_packs", f"{static_prefix}/packs.js?v={version}"),
             ("mapapp_canvas", f"{static_prefix}/canvas_units.js?v={version}"),
             ("mapapp", f"{static_prefix}/map.js?v={version}")],
         css=[("markercluster_css", f"{vendor_prefix}/leaflet.markercluster/MarkerCluster.css"),

@@ -374,6 +374,9 @@ def compare_page(fmt: str):
         notice = str(error)
         state, year2 = _fallback_state(conn), current_app.config["LAST_YEAR"]
     if fmt == "json":
+        if request.args.get("format") == "columns":
+            pair = {**pair, **{side: choropleth.columns(pair[side], query.pack_names_digest(conn, pair[side]["version"]["id"]))
+                               for side in ("left", "right")}}
         return _json_response(pair)
     config = page_config(conn, query.catalogue(conn), state)
     config.update(year2=year2, compareJson=url_for("views.compare_page", fmt="json"),

@@ -139,3 +139,19 @@ def test_zooming_in_loads_the_finer_level_once(province_app, live_server_for, op
         page.wait_for_selector('body[data-level="1"]', state="attached")
         assert sum("level=1" in r for r in s.api_requests) == 1  # fetched once, kept
         s.assert_clean()
+
+
+def test_the_side_by_side_page_draws_both_years_on_canvases(province_app, live_server_for, open_session):
+    with live_server_for(province_app) as server:
+        s = open_session(server.url)
+        page = s.open("compare?indicator=poverty_rate&year=2016&year2=2024")
+        s.wait_painted("poverty_rate:2016:2024")
+        assert page.locator("#map-left canvas").count() >= 1 and page.locator("#map-right canvas").count() >= 1
+        assert page.locator("path.mapapp-unit").count() == 0
+        assert any("/api/geometry" in r for r in s.api_requests) and not any("/api/units" in r for r in s.api_requests)
+        box = page.locator("#map-right").bounding_box()
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        tooltip = page.locator("#map-right .leaflet-tooltip")
+        tooltip.wait_for(state="visible")
+        assert "2024" in tooltip.inner_text() and "minh họa" in tooltip.inner_text().lower()
+        s.assert_clean()

@@ -1,14 +1,15 @@
 /* Side-by-side page: two Leaflet maps of two years of one indicator, synchronised.
  *
- * /compare.json classifies both years together (one legend); geometry comes from
- * /api/units once per boundary version. Moving or zooming one map moves the other.
+ * /compare.json classifies both years together (one legend), in columns; geometry comes
+ * from the geometry packs once per boundary version (packs.js), drawn on a canvas for
+ * thousands of units (canvas_units.js). Moving or zooming one map moves the other.
  * All state is in the query string (history.replaceState); every data text is escaped.
  */
 (function () {
   "use strict";
 
-  var config, t, state, year2;
-  var maps = {}, layers = {}, geometryByVersion = {};
+  var config, t, state, year2, packs = window.MapAppPacks;
+  var maps = {}, layers = {}, geometryByVersion = {}, tips = {};
   var syncing = false, requestSeq = 0, fitted = false;
 
   function escapeHtml(value) {
@@ -29,12 +30,20 @@
     return params.toString();
   }
 
+  function versionById(id) {
+    return Object.keys(config.versions).map(function (y) { return config.versions[y]; })
+      .filter(function (v) { return v.id === id; })[0];
+  }
+
   function geometry(versionId) {
-    if (!geometryByVersion[versionId]) {
-      geometryByVersion[versionId] = fetch(config.api + "/units?version=" + encodeURIComponent(versionId))
-        .then(function (r) { if (!r.ok) throw new Error("units " + r.status); return r.json(); });
-    }
-    return geometryByVersion[versionId];
+    return packs.load(geometryByVersion, config.api, versionById(versionId), 0);
+  }
+
+  function styleOf(record) {
+    var noData = !record || record["class"] === null;
+    return { className: "mapapp-unit", color: noData ? "#7a7a7a" : "#ffffff", weight: 1.1,
+             dashArray: noData ? "3 3" : null, fillColor: record ? record.color : "#d9d9d9",
+             fillOpacity: noData ? 0.55 : 0.85 };
   }
 
   function tooltipHtml(view, record) {
@@ -55,21 +64,49 @@
       escapeHtml(t.profile_link) + "</a>";
   }
 
-  function paintSide(side, view, collection) {
+  function paintSide(side, view, pack) {
     var map = maps[side];
     if (layers[side]) map.removeLayer(layers[side]);
     var byKey = {};
     view.records.forEach(function (r) { byKey[r.code + "@" + r.valid_from] = r; });
-    layers[side] = L.geoJSON(collection, {
-      style: function (feature) {
-        var record = byKey[feature.properties.code + "@" + feature.properties.valid_from];
-        var noData = !record || record["class"] === null;
-        return { className: "mapapp-unit", color: noData ? "#7a7a7a" : "#ffffff", weight: 1.1,
-                 dashArray: noData ? "3 3" : null, fillColor: record ? record.color : "#d9d9d9",
-                 fillOpacity: noData ? 0.55 : 0.85 };
+    var units = pack.units;
+    var recordOf = function (i) {  // names come with the geometry when the values leave them out
+      var record = byKey[units.code[i] + "@" + units.valid_from[i]];
+      return record && Object.assign({ name: units.name[i] }, record);
+    };
+    if (packs.drawsOnCanvas(versionById(view.version.id), config)) {
+      paintCanvasSide(side, view, pack, recordOf);
+    } else {
+      paintSvgSide(side, view, packs.decode(pack, units), byKey, recordOf);
+    }
+    document.getElementById("caption-" + side).textContent = view.title;
+  }
+
+  function paintCanvasSide(side, view, pack, recordOf) {
+    var map = maps[side];
+    tips[side] = tips[side] || L.tooltip({ className: "mapapp-tooltip", direction: "right", offset: [14, 0] });
+    layers[side] = window.MapAppCanvasUnits.create(map, pack, {
+      hover: function (i, latlng) {
+        var record = i >= 0 && recordOf(i);
+        if (!record) { if (map.hasLayer(tips[side])) map.removeLayer(tips[side]); return; }
+        tips[side].setContent(tooltipHtml(view, record)).setLatLng(latlng);
+        if (!map.hasLayer(tips[side])) tips[side].openOn(map);
       },
+      click: function (i, latlng) {
+        var record = recordOf(i);
+        if (record) L.popup({ maxWidth: 320 }).setLatLng(latlng).setContent(popupHtml(view, record)).openOn(map);
+      }
+    });
+    layers[side].setStyles(function (i) { return styleOf(recordOf(i)); });
+  }
+
+  function paintSvgSide(side, view, collection, byKey, recordOf) {
+    var index = {};
+    collection.units.code.forEach(function (code, i) { index[code + "@" + collection.units.valid_from[i]] = i; });
+    layers[side] = L.geoJSON(collection, {
+      style: function (feature) { return styleOf(byKey[feature.properties.code + "@" + feature.properties.valid_from]); },
       onEachFeature: function (feature, layer) {
-        var record = byKey[feature.properties.code + "@" + feature.properties.valid_from];
+        var record = recordOf(index[feature.properties.code + "@" + feature.properties.valid_from]);
         if (!record) return;
         layer.bindTooltip(tooltipHtml(view, record), { sticky: true });
         layer.bindPopup(popupHtml(view, record), { maxWidth: 320 });
@@ -78,8 +115,7 @@
           if (el) { el.setAttribute("data-code", record.code); el.setAttribute("data-color", record.color); }
         });
       }
-    }).addTo(map);
-    document.getElementById("caption-" + side).textContent = view.title;
+    }).addTo(maps[side]);
   }
 
   function renderLegend(pair) {
@@ -99,9 +135,11 @@
     history.replaceState(null, "", "?" + queryString());
     var status = document.getElementById("status");
     status.textContent = t.loading;
-    fetch(config.compareJson + "?" + queryString()).then(function (r) {
+    fetch(config.compareJson + "?" + queryString() + "&format=columns").then(function (r) {
       return r.json().then(function (body) { if (!r.ok) throw new Error(body.error || r.status); return body; });
     }).then(function (pair) {
+      packs.recordsFromColumns(pair.left);
+      packs.recordsFromColumns(pair.right);
       return Promise.all([geometry(pair.left.version.id), geometry(pair.right.version.id)]).then(function (geo) {
         if (seq !== requestSeq) return;
         paintSide("left", pair.left, geo[0]);
@@ -114,7 +152,8 @@
         if (!fitted) {
           fitted = true;
           maps.left.invalidateSize(); maps.right.invalidateSize();
-          maps.left.fitBounds(L.geoJSON(geo[0].outline).getBounds(), { padding: [8, 8] });
+          var b = geo[0].bbox;  // [west, south, east, north]
+          maps.left.fitBounds([[b[1], b[0]], [b[3], b[2]]], { padding: [8, 8] });
         }
         document.body.setAttribute("data-painted", state.indicator + ":" + state.year + ":" + year2);
       });
@@ -149,7 +188,7 @@
     state = Object.assign({}, config.state);
     year2 = config.year2;
     ["left", "right"].forEach(function (side) {
-      maps[side] = L.map("map-" + side, { zoomSnap: 0.25, minZoom: 7, maxZoom: 16, attributionControl: false });
+      maps[side] = L.map("map-" + side, { zoomSnap: 0.25, minZoom: config.minZoom, maxZoom: 16, attributionControl: false });
     });
     var first = config.versions[String(state.year)];
     maps.left.setView([16.65, 106.6], 10);

@@ -14,6 +14,7 @@
   "use strict";
 
   var config = null, t = null, state = null;  // read at start(): this script loads in <head>
+  var packs = window.MapAppPacks;
   var map = null;
   var geometryByVersion = {};   // "version/level" -> Promise<geometry pack>
   var unitLayer = null, unitLayerVersion = null, outlineLayer = null;
@@ -68,105 +69,17 @@
     return state.compare ? Math.max(Number(state.year), Number(state.compare)) : Number(state.year);
   }
 
-  // --- geometry packs (mapapp/packs.py): quantised, delta-encoded Web Mercator ----------
-  var EARTH_RADIUS = 6378137, DEGREES = 180 / Math.PI;
-
-  function decodeRing(ring, pack) {
-    var x = 0, y = 0, out = new Array(ring.length / 2 + 1);
-    for (var i = 0; i < ring.length; i += 2) {
-      x += ring[i]; y += ring[i + 1];
-      var mx = pack.origin[0] + x * pack.grid, my = pack.origin[1] + y * pack.grid;
-      out[i / 2] = [mx / EARTH_RADIUS * DEGREES, (2 * Math.atan(Math.exp(my / EARTH_RADIUS)) - Math.PI / 2) * DEGREES];
-    }
-    out[out.length - 1] = out[0];
-    return out;
-  }
-
-  function decodePolygons(polygons, pack) {
-    return {
-      type: "MultiPolygon",
-      coordinates: polygons.map(function (rings) {
-        return rings.map(function (ring) { return decodeRing(ring, pack); });
-      })
-    };
-  }
-
-  function decodePack(pack, units) {  // units: the level-0 pack's unit columns
-    return {
-      type: "FeatureCollection",
-      level: pack.level,
-      features: pack.geometry.map(function (polygons, i) {
-        return {
-          type: "Feature",
-          properties: { code: units.code[i], valid_from: units.valid_from[i], name: units.name[i], parent: units.parent[i] },
-          geometry: decodePolygons(polygons, pack)
-        };
-      }),
-      outline: decodePolygons(pack.outline, pack),
-      bbox: pack.bbox,
-      units: units
-    };
-  }
-
-  function fetchPack(version, level) {
-    var info = version.levels[level];
-    var url = config.api + "/geometry?version=" + encodeURIComponent(version.id) + "&level=" + level +
-      "&v=" + info.checksum;
-    return fetch(url).then(function (r) {
-      if (!r.ok) throw new Error("geometry " + r.status);
-      return r.json();
-    });
-  }
-
-  function geometry(version, level) {  // the raw pack of a level (its units from level 0)
-    level = level || 0;
-    var key = version.id + "/" + level;
-    if (!geometryByVersion[key]) {
-      var base = level === 0 ? null : geometry(version, 0);
-      geometryByVersion[key] = Promise.all([fetchPack(version, level), base]).then(function (res) {
-        if (level !== 0) res[0].units = res[1].units;
-        return res[0];
-      });
-    }
-    return geometryByVersion[key];
-  }
-
-  function drawsOnCanvas(version) {
-    return version.unit_count >= config.canvasMinUnits;
-  }
-
-  function levelForZoom(version, zoom) {  // the coarsest level drawn well at this zoom
-    for (var i = 0; i < version.levels.length; i++) {
-      if (zoom <= version.levels[i].max_zoom) return i;
-    }
-    return version.levels.length - 1;
+  function geometry(version, level) {  // the raw pack of a level, fetched once
+    return packs.load(geometryByVersion, config.api, version, level || 0);
   }
 
   function fetchValues() {
     return fetch(config.api + "/values?" + viewQuery() + "&format=columns").then(function (r) {
       return r.json().then(function (body) {
         if (!r.ok) throw new Error(body.error || ("values " + r.status));
-        return recordsFromColumns(body);
+        return packs.recordsFromColumns(body);
       });
     });
-  }
-
-  function recordsFromColumns(view) {  // the column form of /api/values back into records
-    var cols = view.columns, keys = Object.keys(cols), records = new Array(view.count);
-    for (var i = 0; i < view.count; i++) {
-      var record = {};
-      for (var k = 0; k < keys.length; k++) {
-        var col = cols[keys[k]];
-        record[keys[k]] = Array.isArray(col) ? col[i] : col.all;
-      }
-      var source = view.record_sources[record.source] || { title: "", url: "" };
-      record.source = source.title;
-      record.source_url = source.url;
-      record.color = record["class"] === null ? view.no_data_color : view.classification.colors[record["class"]];
-      records[i] = record;
-    }
-    view.records = records;
-    return view;
   }
 
   function fetchProjects() {
@@ -267,11 +180,11 @@
 
   function buildUnitLayer(version, pack) {
     removeUnitLayers();
-    if (drawsOnCanvas(version)) {
+    if (packs.drawsOnCanvas(version, config)) {
       buildCanvasUnits(pack);  // draws its outline too
     } else {
-      buildSvgUnits(decodePack(pack, pack.units));
-      outlineLayer = L.geoJSON(decodePolygons(pack.outline, pack), {
+      buildSvgUnits(packs.decode(pack, pack.units));
+      outlineLayer = L.geoJSON(packs.decodePolygons(pack.outline, pack), {
         interactive: false,
         style: { color: "#333333", weight: 2.5, fill: false, className: "mapapp-outline" }
       }).addTo(map);
@@ -358,7 +271,7 @@
   function showLevelForZoom() {  // finer geometry when zoomed in, fetched once per level
     var version = versionOf(geographyYear());
     if (!version || unitLayerVersion !== version.id) return;
-    var level = levelForZoom(version, map.getZoom());
+    var level = packs.levelForZoom(version, map.getZoom());
     if (level === unitLevel) return;
     unitLevel = level;
     geometry(version, level).then(function (pack) {
@@ -366,7 +279,7 @@
       if (canvasUnits) {
         canvasUnits.setGeometry(pack);
       } else {
-        decodePack(pack, pack.units).features.forEach(function (feature, i) {
+        packs.decode(pack, pack.units).features.forEach(function (feature, i) {
           if (unitLayers[i]) unitLayers[i].setLatLngs(L.GeoJSON.coordsToLatLngs(feature.geometry.coordinates, 2));
         });
       }
