@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from pathlib import Path
+import json
+import urllib.request
 from urllib.parse import urlsplit
 
 import pytest
@@ -192,3 +194,16 @@ def session_opener(browser, session_class=None):
     finally:
         for session in opened:
             session.close()
+
+
+@pytest.fixture()
+def open_session(chromium_browser):
+    """``open_session(base_url)`` → a :class:`MapSession`; closed at the end of the test."""
+    with session_opener(chromium_browser) as open_:
+        yield open_
+
+
+def api(base_url: str, path: str) -> dict:
+    """The JSON of ``GET base_url + path`` (a real HTTP request)."""
+    with urllib.request.urlopen(base_url + path, timeout=10) as response:
+        return json.load(response)

@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import json
 import shutil
-import urllib.request
 
 import pytest
 
-from browser_helpers import CHROMIUM, chromium_browser, session_opener  # noqa: F401 (fixture)
+from browser_helpers import CHROMIUM, chromium_browser, session_opener, api, open_session  # noqa: F401 (fixture)
 from conftest import REPO_ROOT, make_app, needs_shared
 
 pytestmark = [
@@ -56,15 +55,6 @@ def province_app(tmp_path_factory, province_geodata):
                     CANVAS_MIN_UNITS=100)
 
 
-@pytest.fixture()
-def open_session(chromium_browser):
-    with session_opener(chromium_browser) as open_:
-        yield open_
-
-
-def api(base_url: str, path: str) -> dict:
-    with urllib.request.urlopen(base_url + path, timeout=10) as response:
-        return json.load(response)
 
 
 def code_of(base_url: str, name: str) -> str:

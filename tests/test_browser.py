@@ -9,15 +9,13 @@ the module is skipped when /usr/bin/chromium is absent.
 """
 from __future__ import annotations
 
-import json
 import re
 import sqlite3
-import urllib.request
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from browser_helpers import CHROMIUM, chromium_browser, session_opener, POINT_INSIDE_UNIT_JS, MapSession  # noqa: F401 (fixture)
+from browser_helpers import CHROMIUM, chromium_browser, session_opener, POINT_INSIDE_UNIT_JS, MapSession, api, open_session  # noqa: F401 (fixture)
 from conftest import needs_shared
 
 pytestmark = [
@@ -29,16 +27,6 @@ KHE_SANH = "19429"
 HUC = "19468"
 
 
-@pytest.fixture()
-def open_session(chromium_browser):
-    """``open_session(base_url)`` → a :class:`MapSession`; closed at the end of the test."""
-    with session_opener(chromium_browser) as open_:
-        yield open_
-
-
-def api(base_url: str, path: str) -> dict:
-    with urllib.request.urlopen(base_url + path, timeout=10) as response:
-        return json.load(response)
 
 
 def query_of(url: str) -> dict[str, str]:

@@ -5,13 +5,11 @@ as do console errors, page errors and dialogs (:class:`browser_helpers.MapSessio
 """
 from __future__ import annotations
 
-import json
-import urllib.request
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from browser_helpers import CHROMIUM, chromium_browser, POINT_INSIDE_UNIT_JS, MapSession  # noqa: F401 (fixture)
+from browser_helpers import CHROMIUM, chromium_browser, POINT_INSIDE_UNIT_JS, MapSession, api, open_session  # noqa: F401 (fixture)
 from conftest import needs_shared
 
 pytestmark = [
@@ -28,10 +26,6 @@ def session(chromium_browser, live_server):
     yield s
     s.close()
 
-
-def api(base_url: str, path: str) -> dict:
-    with urllib.request.urlopen(base_url + path, timeout=10) as response:
-        return json.load(response)
 
 
 def query_of(url: str) -> dict[str, str]:
