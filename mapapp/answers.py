@@ -15,15 +15,17 @@ from flask import current_app
 
 from .db import data_generation
 
-MAX_ANSWERS = 48
+MAX_BYTES = 64 * 1024 * 1024  # a national ranking is ~10 MB of Python objects: keep memory bounded
+ROW_BYTES = 1000  # estimated size of one ranking row in memory
 
 
 class AnswerCache:
-    """A small thread-safe LRU mapping of keys to answers."""
+    """A thread-safe LRU mapping of keys to answers, bounded by their estimated size in bytes."""
 
-    def __init__(self, size: int = MAX_ANSWERS):
-        self.size = size
-        self._items: OrderedDict = OrderedDict()
+    def __init__(self, max_bytes: int = MAX_BYTES):
+        self.max_bytes = max_bytes
+        self._items: OrderedDict = OrderedDict()  # key -> (answer, size)
+        self._total = 0
         self._lock = threading.Lock()
 
     def get_or_compute(self, key, compute: Callable):
@@ -31,13 +33,24 @@ class AnswerCache:
         with self._lock:
             if key in self._items:
                 self._items.move_to_end(key)
-                return self._items[key]
+                return self._items[key][0]
         answer = compute()
+        size = estimated_size(answer)
         with self._lock:
-            self._items[key] = answer
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
+            if key not in self._items and size <= self.max_bytes:
+                self._items[key] = (answer, size)
+                self._total += size
+            while self._total > self.max_bytes:
+                _, (_, dropped) = self._items.popitem(last=False)
+                self._total -= dropped
         return answer
+
+
+def estimated_size(answer) -> int:
+    """Bytes an answer takes: a JSON text's length, or an estimate per ranking row."""
+    if isinstance(answer, (str, bytes)):
+        return len(answer)
+    return ROW_BYTES * max(1, len(answer.get("rows", ()))) if isinstance(answer, dict) else ROW_BYTES
 
 
 def cached(conn, kind: str, key: str, compute: Callable):

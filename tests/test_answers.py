@@ -1,0 +1,29 @@
+"""The process cache of answers: bounded by size, least recently used dropped first."""
+from mapapp.answers import ROW_BYTES, AnswerCache, estimated_size
+
+
+def test_the_cache_keeps_recent_answers_within_its_size():
+    cache, calls = AnswerCache(max_bytes=3000), []
+
+    def make(key):
+        calls.append(key)
+        return "x" * 1000
+
+    for key in ("a", "b", "c"):
+        cache.get_or_compute(key, lambda key=key: make(key))
+    cache.get_or_compute("a", lambda: make("a"))  # a hit: "a" becomes the most recent
+    cache.get_or_compute("d", lambda: make("d"))  # drops "b", the least recent
+    cache.get_or_compute("a", lambda: make("a"))
+    cache.get_or_compute("b", lambda: make("b"))
+    assert calls == ["a", "b", "c", "d", "b"]
+
+
+def test_an_answer_larger_than_the_cache_is_returned_but_not_kept():
+    cache = AnswerCache(max_bytes=100)
+    assert cache.get_or_compute("big", lambda: "y" * 500) == "y" * 500
+    assert cache.get_or_compute("big", lambda: "z") == "z"
+
+
+def test_rankings_are_weighed_by_their_rows():
+    assert estimated_size({"rows": [{}] * 11163}) == 11163 * ROW_BYTES
+    assert estimated_size("abc") == 3
