@@ -5,6 +5,7 @@ nothing here reads source files.
 """
 from __future__ import annotations
 
+import json
 import weakref
 from dataclasses import dataclass
 
@@ -125,6 +126,20 @@ def pack_names_digest(conn: sa.Connection, version_id: str) -> str:
 def area_name(conn: sa.Connection, lang: str) -> str | None:
     """The configured atlas's area name (``None`` for the district map)."""
     return _memo(conn, ("area_name", lang), lambda: db.get_meta(conn, f"area_name_{lang}"))
+
+
+def version_outline(conn: sa.Connection, version_id: str) -> dict:
+    """The GeoJSON outline of a version's area, without reading its units' geometry.
+
+    The stored collection's last key is ``outline`` (see ``boundaries.units_feature_collection``);
+    only that tail is read, which matters for a country of 11,163 communes.
+    """
+    column = db.boundary_versions.c.units_geojson
+    tail = conn.execute(sa.select(sa.func.substr(column, sa.func.instr(column, '"outline":') + 10))
+                        .where(db.boundary_versions.c.id == version_id)).scalar()
+    if tail is None:
+        raise NotFound(f"unknown boundary version {version_id!r}")
+    return json.loads(tail[:-1])
 
 
 def version_units(conn: sa.Connection, version_id: str) -> list[dict]:

@@ -156,7 +156,7 @@ def _area_bounds() -> tuple:
 def _bounds_of(conn, versions) -> tuple:
     south, west, north, east = 90.0, 180.0, -90.0, -180.0
     for version in versions:
-        outline = json.loads(query.units_geojson(conn, version.id))["outline"]
+        outline = query.version_outline(conn, version.id)
         for lon, lat in _coords(outline["coordinates"]):
             south, north = min(south, lat), max(north, lat)
             west, east = min(west, lon), max(east, lon)

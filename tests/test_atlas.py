@@ -211,3 +211,14 @@ def test_the_other_pages_work_on_the_atlas(atlas_client, path):
 def test_the_shared_folder_is_only_referenced():
     assert not list((REPO_ROOT / "geodata").rglob("*.geojson*")), "boundary files belong in ../shared"
     assert SHARED_DIR.joinpath("geodata", "vietnam-communes-2008.geojson.gz").is_file()
+
+
+def test_the_outline_is_read_without_the_units(atlas_app, app):
+    from mapapp import query
+
+    for each in (atlas_app, app):
+        with each.app_context():
+            with db.get_engine().connect() as conn:
+                for version in query.versions(conn):
+                    whole = json.loads(query.units_geojson(conn, version.id))
+                    assert query.version_outline(conn, version.id) == whole["outline"]
