@@ -37,6 +37,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         ATLAS="huong-hoa",
         # Above this many units the map draws on a canvas instead of one SVG element per unit.
         CANVAS_MIN_UNITS=1000,
+        # Atlases: build each year's values in the background at start (a second each for a country).
+        PREWARM=True,
     )
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
@@ -44,7 +46,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         if os.environ.get(f"MAPAPP_{key}"):
             app.config[key] = os.environ[f"MAPAPP_{key}"]
     if test_config is not None:
-        app.config.from_mapping(test_config)
+        app.config.from_mapping({"PREWARM": False, **test_config})
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.setdefault("CACHE_DIR", os.path.join(app.instance_path, "cache"))
     from .db import close_connection, default_database_url
@@ -68,6 +70,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     auth_cli.register(app)
     if app.config["SEED_ON_START"]:
         _seed_on_start(app)
+    if app.config["PREWARM"] and app.extensions["mapapp_atlas"] is not None and not app.config.get("MISSING_INPUTS"):
+        from .answers import prewarm
+
+        prewarm(app)
     return app
 
 

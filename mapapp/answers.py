@@ -68,3 +68,28 @@ def cached(conn, kind: str, key: str, compute: Callable):
     cache = current_app.extensions.setdefault("mapapp_answers", AnswerCache())
     full_key = (str(conn.engine.url), data_generation(conn), kind, key)
     return cache.get_or_compute(full_key, compute)
+
+
+def prewarm(app, delay_s: float = 2.0) -> threading.Thread:
+    """Compute, in the background, the map's values of the default view for every year.
+
+    For a map of thousands of units a year's answer takes about a second to build;
+    built once per process (and again after each data change), a year change then
+    answers from the cache. Runs the real request path in-process, after ``delay_s``
+    so the first visitor's page does not wait for it.
+    """
+    import time
+
+    cfg = app.config
+    paths = [f"/api/values?indicator={cfg['DEFAULT_INDICATOR']}&year={year}&format=columns"
+             for year in range(cfg["FIRST_YEAR"], cfg["LAST_YEAR"] + 1)]
+
+    def run() -> None:
+        time.sleep(delay_s)
+        client = app.test_client()
+        for path in paths:
+            client.get(path)
+
+    thread = threading.Thread(target=run, name="mapapp-prewarm", daemon=True)
+    thread.start()
+    return thread

@@ -222,3 +222,16 @@ def test_the_outline_is_read_without_the_units(atlas_app, app):
                 for version in query.versions(conn):
                     whole = json.loads(query.units_geojson(conn, version.id))
                     assert query.version_outline(conn, version.id) == whole["outline"]
+
+
+def test_prewarming_builds_every_years_values_once(tmp_path):
+    from mapapp.answers import prewarm
+
+    app = make_app(tmp_path, ATLAS=PROVINCE)
+    assert "mapapp_answers" not in app.extensions  # tests do not prewarm unless asked
+    prewarm(app, delay_s=0).join(timeout=60)
+    kept = [key for key in app.extensions["mapapp_answers"]._items if key[2] == "values-columns"]
+    assert sorted(key[3] for key in kept) == sorted(
+        f"indicator=poverty_rate&year={y}" for y in range(2016, 2026))
+    first = app.test_client().get("/api/values?indicator=poverty_rate&year=2019&format=columns").get_json()
+    assert first["year"] == 2019 and first["count"] == 141
