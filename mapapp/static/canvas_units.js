@@ -1,9 +1,12 @@
 /* mapapp canvas choropleth: thousands of units drawn on one canvas, from a geometry pack.
  *
  * Measured: 11,163 communes as Leaflet polygons took seconds to build, project and
- * draw; here the pack (mapapp/packs.py) is decoded once into typed arrays of zoom-0
- * pixel coordinates, and a frame is a few canvas paths (one per style), scaled by the
- * canvas transform, so a zoom or a new year costs one redraw and no per-unit objects.
+ * draw, and tracing 125,000 vertices with moveTo/lineTo took 300 ms a frame. Here each
+ * unit's rings become SVG path data straight from the pack's integers (relative "l"
+ * commands in grid units: the pack's deltas as they are); a style change joins them
+ * into one Path2D per style (parsed natively), and a frame fills and strokes those few
+ * paths under one canvas transform (grid units -> zoom-0 pixels -> screen). Zoom-0
+ * pixel coordinates are kept for the bounding boxes and the hit test.
  * Hover and click find the unit under the pointer with a grid index of bounding boxes
  * and an even-odd point-in-polygon test.
  *
@@ -15,6 +18,21 @@
   "use strict";
 
   var TILE = 256, EARTH_RADIUS = 6378137, GRID = 64, OUTLINE_WIDTH = 2, OUTLINE_COLOUR = "#333333";
+
+  function pathData(polygons) {  // SVG path data of a unit, in the pack's grid units
+    var parts = [];
+    polygons.forEach(function (polygon) {
+      polygon.forEach(function (ring) {
+        parts.push("M" + ring[0] + " " + ring[1] + "l" + ring.slice(2).join(" ") + "z");
+      });
+    });
+    return parts.join("");
+  }
+
+  function gridToPixels(pack) {  // [a, bx, by]: zoom-0 pixel x = a * gx + bx, y = -a * gy + by
+    var k = TILE * 0.5 / (Math.PI * EARTH_RADIUS);
+    return [k * pack.grid, k * pack.origin[0] + TILE / 2, TILE / 2 - k * pack.origin[1]];
+  }
 
   function ringsOf(pack, geometry) {  // per unit: [Float64Array ring in zoom-0 pixels, ...] and the bounding box
     var k = 0.5 / (Math.PI * EARTH_RADIUS), units = new Array(geometry.length);
@@ -34,7 +52,7 @@
           rings.push(out);
         });
       });
-      units[i] = { rings: rings, box: box };
+      units[i] = { rings: rings, box: box, d: pathData(polygons) };
     });
     return units;
   }
@@ -70,16 +88,6 @@
     return hit;
   }
 
-  function traceRing(ctx, r, step) {
-    var lx = r[0], ly = r[1];
-    ctx.moveTo(lx, ly);
-    for (var j = 2; j < r.length; j += 2) {
-      var x = r[j], y = r[j + 1];
-      if (Math.abs(x - lx) + Math.abs(y - ly) > step) { ctx.lineTo(x, y); lx = x; ly = y; }
-    }
-    ctx.closePath();
-  }
-
   function styleKey(s) {
     return [s.fillColor, s.fillOpacity, s.color, s.weight, s.dashArray || ""].join("|");
   }
@@ -97,6 +105,8 @@
     setGeometry: function (pack) {
       this._units = ringsOf(pack, pack.geometry);
       this._outline = ringsOf(pack, [pack.outline])[0];
+      this._outlinePath = new Path2D(this._outline.d);
+      this._gridToPixels = gridToPixels(pack);
       this._lookup = gridIndex(this._units);
       if (this._styleOf) this.setStyles(this._styleOf);
     },
@@ -109,7 +119,11 @@
         if (!groups[key]) { groups[key] = { style: style, units: [] }; (style.front ? last : order).push(groups[key]); }
         groups[key].units.push(i);
       }
+      var units = this._units;
       this._groups = order.concat(last);  // outlined units (threshold, focus) drawn last, on top
+      this._groups.forEach(function (group) {
+        group.path = new Path2D(group.units.map(function (i) { return units[i].d; }).join(""));
+      });
       this._requestRedraw(null);
     },
 
@@ -144,53 +158,40 @@
     _draw: function () {
       if (!this._units || !this._bounds) return;
       var ctx = this._ctx, map = this._map, scale = Math.pow(2, map.getZoom()), origin = map.getPixelOrigin();
+      var g = this._gridToPixels;
       ctx.save();
       ctx.translate(-origin.x, -origin.y);
       ctx.scale(scale, scale);
-      var units = this._units, view = this._viewBox(scale, origin);
-      var step = 0.6 / scale;  // vertices closer than 0.6 px to the last one drawn are skipped
+      ctx.transform(g[0], 0, 0, -g[0], g[1], g[2]);
+      scale *= g[0];  // screen pixels per grid unit: line widths and dashes are divided by it
       // Zoomed out, thousands of boundaries would be all there is to see: thinner lines.
       var thin = Math.min(1, Math.max(0.3, (map.getZoom() - 4) / 5));
       this._groups.forEach(function (group) {
         var s = group.style;
-        ctx.beginPath();
-        group.units.forEach(function (i) {
-          var box = units[i].box;
-          if (box[2] < view[0] || box[0] > view[2] || box[3] < view[1] || box[1] > view[3]) return;
-          units[i].rings.forEach(function (r) { traceRing(ctx, r, step); });
-        });
         ctx.globalAlpha = s.fillOpacity;
         ctx.fillStyle = s.fillColor;
-        ctx.fill("evenodd");
+        ctx.fill(group.path, "evenodd");
         ctx.globalAlpha = 1;
         ctx.lineWidth = (s.front ? s.weight : s.weight * thin) / scale;
         ctx.strokeStyle = s.color;
         ctx.setLineDash(s.dashArray ? String(s.dashArray).split(/[ ,]+/).map(function (v) { return Number(v) / scale; }) : []);
         ctx.lineJoin = "round";
-        ctx.stroke();
+        ctx.stroke(group.path);
       });
       this._drawOutline(ctx, scale);
       ctx.restore();
     },
 
     _drawOutline: function (ctx, scale) {  // the area's outline, over the units
-      ctx.beginPath();
-      this._outline.rings.forEach(function (r) { traceRing(ctx, r, 0.6 / scale); });
       ctx.setLineDash([]);
       ctx.lineWidth = OUTLINE_WIDTH / scale;
       ctx.strokeStyle = OUTLINE_COLOUR;
-      ctx.stroke();
+      ctx.stroke(this._outlinePath);
     },
 
     bounds: function () {  // the whole area
       var b = this._outline.box;
       return L.latLngBounds(this._map.unproject([b[0], b[3]], 0), this._map.unproject([b[2], b[1]], 0));
-    },
-
-    _viewBox: function (scale, origin) {  // the drawn area in zoom-0 pixels
-      var b = this._bounds;
-      return [(b.min.x + origin.x) / scale, (b.min.y + origin.y) / scale,
-        (b.max.x + origin.x) / scale, (b.max.y + origin.y) / scale];
     },
 
     _unitAt: function (e) {

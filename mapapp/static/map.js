@@ -398,7 +398,12 @@
     if (link) link.setAttribute("href", href);
   }
 
+  function mark(name) {
+    if (window.performance && performance.mark) performance.mark("mapapp:" + name);
+  }
+
   function update() {
+    mark("update");
     var seq = ++requestSeq;
     var version = versionOf(geographyYear());
     updateLinks();
@@ -413,8 +418,10 @@
     updateRanking().catch(showError);
     return Promise.all([geometry(version), fetchValues()]).then(function (res) {
       if (seq !== requestSeq) return;  // a newer change superseded this one
+      mark("data");  // performance marks, read by bench/bench_scale.py
       var firstPaint = unitLayerVersion === null;
       if (unitLayerVersion !== version.id) buildUnitLayer(version, res[0]);
+      mark("layer");
       paint(res[1]);
       if (firstPaint) {
         fitArea();
