@@ -85,7 +85,9 @@ def _nav(state: ViewState) -> dict:
         "ranking": url_for("views.ranking_page") + "?" + plain.query_string(),
         "compare": url_for("views.compare_page") + "?" + side.query_string()
                    + "&" + urlencode({"year2": max(state.year, compare_year)}),
-        "district": url_for("views.district_page") + ("?" + urlencode(lang) if lang else ""),
+        # The district summary is Hướng Hóa's own (real district series): not for other atlases.
+        "district": url_for("views.district_page") + ("?" + urlencode(lang) if lang else "")
+                    if current_app.extensions.get("mapapp_atlas") is None else None,
     }
 
 

@@ -183,6 +183,12 @@ def test_the_map_page_names_the_province_and_preloads_the_pack(atlas_client):
     assert config["versions"]["2021"]["levels"][0]["level"] == 0
 
 
+def test_the_atlas_pages_do_not_link_to_the_district_summary(atlas_client, client):
+    assert 'id="link-district"' not in atlas_client.get("/").get_data(as_text=True)
+    assert 'id="nav-district"' not in atlas_client.get("/ranking").get_data(as_text=True)
+    assert 'id="link-district"' in client.get("/").get_data(as_text=True)
+
+
 def test_a_long_ranking_is_paged_and_names_each_communes_district(atlas_client):
     page = atlas_client.get("/ranking.json?indicator=poverty_rate&year=2021&limit=50&offset=50").get_json()
     assert len(page["rows"]) == 50 and page["shown"] == 141 and page["next_offset"] == 100
