@@ -381,6 +381,10 @@ def parse_indicator_file(data: bytes, filename: str, registry: list[tuple[int, U
                              "\"Đơn vị\", \"Commune\") / no table found: a header row needs a commune column")
     for table in tables:
         _parse_table(table, ctx, note)
+    if tables and not parsed.entries and not parsed.errors:
+        ctx.problem("error", "không có số liệu nào để nhập: các dòng xã không có ô số liệu / nothing to import: "
+                             "the commune rows have no figures (check that the figures are in the columns "
+                             "under the headers)")
     if not options.source.strip() and parsed.entries and any(e.source is None for e in parsed.entries):
         ctx.problem("error", "thiếu văn bản nguồn (vd. \"QĐ 125/QĐ-UBND ngày 10/01/2022\") / the source document "
                              "is required (--source)")

@@ -369,3 +369,18 @@ def test_every_template_column_is_recognised(fresh_app, group, expected):
     parsed, _changes, _ = run(fresh_app, out.getvalue(), "mau.xlsx")
     roles = {c["role"] for c in parsed.tables[0]["columns"]} - {"stt", "code", "name"}
     assert roles == expected
+
+
+def test_a_table_whose_commune_rows_have_no_figures_is_refused_with_a_message(fresh_app):
+    import io
+
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.append(["STT", "Tên xã", "Tổng số hộ", "Hộ nghèo"])
+    book.active.append([0, "XA LIA"])  # found by hypothesis: no entry and, before, no error
+    out = io.BytesIO()
+    book.save(out)
+    parsed, _changes, _options = run(fresh_app, out.getvalue(), "rong.xlsx", year=2021)
+    assert not parsed.entries
+    assert any("nothing to import" in str(p) for p in parsed.errors)
