@@ -241,11 +241,6 @@ def projects_for_year(conn: sa.Connection, year: int) -> list[dict]:
     """
     from .units import successor_on
 
-    version = version_for_year(conn, year)
-    positions = {u["id"]: u for u in version_units(conn, version.id)}
-    units = registry(conn)
-    unit_by_id = dict(units)
-    id_by_key = {u.key: uid for uid, u in units}
     p, pu, s = db.projects.c, db.project_units.c, db.sources.c
     rows = conn.execute(
         sa.select(p.id, p.name, p.donor, p.sector, p.communes_text, p.years_text, p.budget,
@@ -254,6 +249,13 @@ def projects_for_year(conn: sa.Connection, year: int) -> list[dict]:
         .where(p.start_year <= year, sa.func.coalesce(p.end_year, p.start_year) >= year)
         .order_by(p.id)
     ).all()
+    if not rows:  # an atlas of a country has no projects: do not load its 11,163 units for nothing
+        return []
+    version = version_for_year(conn, year)
+    positions = {u["id"]: u for u in version_units(conn, version.id)}
+    units = registry(conn)
+    unit_by_id = dict(units)
+    id_by_key = {u.key: uid for uid, u in units}
     links_by_project: dict[int, list] = {}
     for link in conn.execute(sa.select(pu.project_id, pu.unit_id, pu.villages)):
         links_by_project.setdefault(link.project_id, []).append(link)
