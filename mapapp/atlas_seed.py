@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 from dataclasses import asdict
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from .seed import ILLUSTRATIVE_SOURCE, _SourceCache, _ValueWriter
 log = logging.getLogger(__name__)
 
 PROCESSING_VERSION = "atlas-1"  # bump when the layer processing changes: invalidates caches
+ILLUSTRATIVE_VERSION = "2"  # bump when the illustrative series changes: reseeds the values only
 UNIT_TYPES = ("Thị trấn", "Phường", "Xã")
 ATLAS_INDICATORS = ("poverty_rate", "area")
 AREA_SOURCE = "Tính từ ranh giới ({source}) / Computed from the boundaries ({source})"
@@ -153,9 +155,10 @@ def illustrative_poverty(atlas: Atlas, units: list[dict]) -> list[dict]:
     """ILLUSTRATIVE poverty rates for every unit and year: invented, seeded, never real.
 
     Each parent area (the last parent field, e.g. the province) draws a level between
-    2% and 40% in the first year; each unit varies around it and falls by 0-3
-    points a year, with noise. Households are drawn too, and the rate is recomputed
-    from the whole number of poor households, as a real annex would give it.
+    2% and 40% in the first year; each unit varies around it and falls by 2-15% of
+    its level a year (poverty falls faster where it is low), with noise. Households
+    are drawn too, and the rate is recomputed from the whole number of poor
+    households, as a real annex would give it.
     """
     import numpy as np
 
@@ -166,9 +169,10 @@ def illustrative_poverty(atlas: Atlas, units: list[dict]) -> list[dict]:
     for unit in units:
         level = region_level[unit["parent"].rsplit(", ", 1)[-1]] * rng.uniform(0.4, 1.6)
         households = int(rng.integers(300, 4000))
-        decline = rng.uniform(0.0, 3.0)
+        decline = rng.uniform(0.02, 0.15)
         for year in range(atlas.first_year, atlas.last_year + 1):
-            rate = max(0.2, level - decline * (year - atlas.first_year) + rng.normal(0.0, 1.0))
+            trend = level * math.exp(-decline * (year - atlas.first_year))
+            rate = max(0.2, trend * rng.normal(1.0, 0.08))
             poor = int(round(households * min(rate, 95.0) / 100))
             rows.append({"unit": unit, "year": year, "numerator": poor, "denominator": households,
                          "value": round(100.0 * poor / households, 2)})
@@ -177,7 +181,8 @@ def illustrative_poverty(atlas: Atlas, units: list[dict]) -> list[dict]:
 
 def inputs_checksum(atlas: Atlas, shared_dir: Path, geodata_dir: Path) -> str:
     """One checksum over the atlas, its boundary file and the indicator catalogue."""
-    return boundaries.checksum(layer_key(atlas, shared_dir), (Path(geodata_dir) / "indicators.csv").read_bytes())
+    return boundaries.checksum(layer_key(atlas, shared_dir), ILLUSTRATIVE_VERSION,
+                               (Path(geodata_dir) / "indicators.csv").read_bytes())
 
 
 def seed_atlas(engine: sa.Engine, atlas: Atlas, shared_dir: Path, geodata_dir: Path, cache_dir: Path,
