@@ -16,6 +16,9 @@ from flask import current_app
 from .db import data_generation
 
 MAX_BYTES = 64 * 1024 * 1024  # a national ranking is ~10 MB of Python objects: keep memory bounded
+#: Each kind of answer has its own budget, so that a few large rankings never push out
+#: the small per-year values every repaint needs.
+BUDGETS = {"values-columns": 32 * 1024 * 1024, "values-records": 32 * 1024 * 1024, "ranking": MAX_BYTES}
 ROW_BYTES = 1000  # estimated size of one ranking row in memory
 
 
@@ -65,9 +68,11 @@ def cached(conn, kind: str, key: str, compute: Callable):
     compute : callable
         Builds the answer; the answer must not be changed by callers.
     """
-    cache = current_app.extensions.setdefault("mapapp_answers", AnswerCache())
+    caches = current_app.extensions.setdefault("mapapp_answers", {})
+    if kind not in caches:
+        caches[kind] = AnswerCache(BUDGETS.get(kind, MAX_BYTES))
     full_key = (str(conn.engine.url), data_generation(conn), kind, key)
-    return cache.get_or_compute(full_key, compute)
+    return caches[kind].get_or_compute(full_key, compute)
 
 
 def prewarm(app, delay_s: float = 2.0) -> threading.Thread:

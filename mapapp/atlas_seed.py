@@ -40,10 +40,16 @@ def file_digest(path: Path) -> str:
     return digest.hexdigest()
 
 
+#: The atlas settings the cleaned layer depends on (not the levels of detail, years or titles).
+LAYER_SETTINGS = ("boundaries", "filter", "unit_key", "name_field", "parent_fields", "version_id",
+                  "gap_width_m", "simplify_m")
+
+
 def layer_key(atlas: Atlas, shared_dir: Path) -> str:
-    """Checksum of everything the atlas's geometry depends on."""
-    settings = json.dumps(asdict(atlas), sort_keys=True, ensure_ascii=False, default=str)
-    return boundaries.checksum(PROCESSING_VERSION, settings, file_digest(atlas.boundary_path(shared_dir)))
+    """Checksum of everything the atlas's cleaned layer depends on (its disk cache key)."""
+    settings = {k: v for k, v in asdict(atlas).items() if k in LAYER_SETTINGS}
+    text = json.dumps(settings, sort_keys=True, ensure_ascii=False, default=str)
+    return boundaries.checksum(PROCESSING_VERSION, text, file_digest(atlas.boundary_path(shared_dir)))
 
 
 def read_layer(atlas: Atlas, shared_dir: Path):
@@ -137,10 +143,8 @@ def build_layer(atlas: Atlas, shared_dir: Path, cache_dir: Path) -> tuple[str, d
     """``(checksum, serialised layer, packs)``, from the disk cache when the inputs are unchanged."""
     key = layer_key(atlas, shared_dir)
     serialised = boundaries._read_cache(cache_dir, key)
-    if serialised is not None and all(packs.cache_path(cache_dir, atlas.version_id, key, i, lv).is_file()
-                                      for i, lv in enumerate(atlas.levels)):
-        columns = packs.unit_columns(serialised["units"])
-        return key, serialised, packs.build(atlas.version_id, columns, None, atlas.levels, key, cache_dir)
+    if serialised is not None:  # new levels of detail are derived from the cleaned layer, not the file
+        return key, serialised, packs.from_serialised(atlas.version_id, serialised, atlas.levels, key, cache_dir)
     frame = read_layer(atlas, shared_dir)
     log.info("atlas %s: cleaning %d units (once; cached under %s)", atlas.id, len(frame), cache_dir)
     records = unit_records(atlas, frame)
@@ -181,7 +185,8 @@ def illustrative_poverty(atlas: Atlas, units: list[dict]) -> list[dict]:
 
 def inputs_checksum(atlas: Atlas, shared_dir: Path, geodata_dir: Path) -> str:
     """One checksum over the atlas, its boundary file and the indicator catalogue."""
-    return boundaries.checksum(layer_key(atlas, shared_dir), ILLUSTRATIVE_VERSION,
+    settings = json.dumps(asdict(atlas), sort_keys=True, ensure_ascii=False, default=str)
+    return boundaries.checksum(layer_key(atlas, shared_dir), settings, packs.PACK_FORMAT, ILLUSTRATIVE_VERSION,
                                (Path(geodata_dir) / "indicators.csv").read_bytes())
 
 

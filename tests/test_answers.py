@@ -27,3 +27,15 @@ def test_an_answer_larger_than_the_cache_is_returned_but_not_kept():
 def test_rankings_are_weighed_by_their_rows():
     assert estimated_size({"rows": [{}] * 11163}) == 11163 * ROW_BYTES
     assert estimated_size("abc") == 3
+
+
+def test_large_rankings_never_push_out_the_values(app):
+    from mapapp.answers import cached
+    from mapapp.db import get_engine
+
+    with app.app_context():
+        with get_engine().connect() as conn:
+            cached(conn, "values-columns", "year=2020", lambda: "values")
+            for year in range(40):  # 40 rankings of a country: far over the ranking budget
+                cached(conn, "ranking", f"year={year}", lambda: {"rows": [{}] * 11163})
+            assert cached(conn, "values-columns", "year=2020", lambda: "recomputed") == "values"

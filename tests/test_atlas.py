@@ -113,6 +113,26 @@ def test_a_restart_reads_the_derived_geometry_from_the_disk_cache(atlas_app, tmp
     assert again.test_client().get("/api/versions").get_json()["versions"][0]["unit_count"] == 141
 
 
+def test_new_levels_of_detail_are_derived_from_the_cached_layer(atlas_app, tmp_path, monkeypatch):
+    """Editing an atlas's levels builds new packs from the cleaned layer, not from the file."""
+    def must_not_run(*_args, **_kwargs):
+        raise AssertionError("the layer was read and cleaned again for a change of levels")
+
+    geodata = tmp_path / "geodata"
+    shutil.copytree(REPO_ROOT / "geodata", geodata)
+    path = geodata / "atlases" / f"{PROVINCE}.json"
+    spec = json.loads(path.read_text(encoding="utf-8"))
+    spec["levels"] = [{"max_zoom": 8, "tolerance_m": 500}, {"max_zoom": 99, "tolerance_m": 60}]
+    path.write_text(json.dumps(spec, ensure_ascii=False), encoding="utf-8")
+    monkeypatch.setattr(atlas_seed, "read_layer", must_not_run)
+    monkeypatch.setattr(atlas_seed, "clean", must_not_run)
+    again = make_app(tmp_path, ATLAS=PROVINCE, CACHE_DIR=atlas_app.config["CACHE_DIR"], GEODATA_DIR=str(geodata))
+    levels = again.test_client().get("/?year=2021").get_data(as_text=True).count('"max_zoom"')
+    assert levels == 2 * 10  # two levels, listed for each of the ten years
+    coarse = json.loads(again.test_client().get("/api/geometry?year=2021&level=0").data)
+    assert coarse["max_zoom"] == 8 and coarse["grid"] == 125.0
+
+
 # --- API -----------------------------------------------------------------------------------
 def test_the_geometry_pack_decodes_to_the_stored_boundaries(atlas_client):
     response = atlas_client.get("/api/geometry?year=2020&level=0", headers={"Accept-Encoding": "gzip"})
@@ -236,7 +256,7 @@ def test_prewarming_builds_every_years_values_once(tmp_path):
     app = make_app(tmp_path, ATLAS=PROVINCE)
     assert "mapapp_answers" not in app.extensions  # tests do not prewarm unless asked
     prewarm(app, delay_s=0).join(timeout=60)
-    kept = [key for key in app.extensions["mapapp_answers"]._items if key[2] == "values-columns"]
+    kept = list(app.extensions["mapapp_answers"]["values-columns"]._items)
     assert sorted(key[3] for key in kept) == sorted(
         f"indicator=poverty_rate&year={y}" for y in range(2016, 2026))
     first = app.test_client().get("/api/values?indicator=poverty_rate&year=2019&format=columns").get_json()

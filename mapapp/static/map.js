@@ -411,12 +411,7 @@
     var showError = function (err) {
       document.getElementById("status").textContent = t.error + ": " + err.message;
     };
-    // Projects load on their own: the choropleth does not wait for them.
-    fetchProjects().then(function (payload) {
-      if (seq === requestSeq) paintProjects(payload);
-    }).catch(showError);
-    updateRanking().catch(showError);
-    return Promise.all([geometry(version), fetchValues()]).then(function (res) {
+    var drawn = Promise.all([geometry(version), fetchValues()]).then(function (res) {
       if (seq !== requestSeq) return;  // a newer change superseded this one
       mark("data");  // performance marks, read by bench/bench_scale.py
       var firstPaint = unitLayerVersion === null;
@@ -429,6 +424,16 @@
       }
       showLevelForZoom();
     }).catch(showError);
+    // The map first: the projects and the ranking panel, which compete with it for the
+    // server (a country's ranking takes it most of a second) and the page, follow it.
+    drawn.then(function () {
+      if (seq !== requestSeq) return;
+      fetchProjects().then(function (payload) {
+        if (seq === requestSeq) paintProjects(payload);
+      }).catch(showError);
+      updateRanking().catch(showError);
+    });
+    return drawn;
   }
 
   // --- ranking panel ------------------------------------------------------------------
