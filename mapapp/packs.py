@@ -96,7 +96,10 @@ def simplify(geoms, level: Level):
 
     if level.tolerance_m <= 0:
         return geoms
-    return shapely.coverage_simplify(geoms, level.tolerance_m, simplify_boundary=True)
+    try:
+        return shapely.coverage_simplify(geoms, level.tolerance_m, simplify_boundary=True)
+    except shapely.errors.GEOSException:  # not a clean coverage (an imported layer): unit by unit
+        return shapely.simplify(geoms, level.tolerance_m, preserve_topology=True)
 
 
 def encode_rings(geom, grid: float, origin: tuple[float, float]) -> list:
@@ -175,7 +178,7 @@ def build(version_id: str, units: dict, geoms, levels: tuple[Level, ...], key: s
             raw_size = len(gzip.decompress(body))
         else:
             simplified = simplify(geoms, level)
-            outline = shapely.coverage_union_all(simplified)
+            outline = outline_of(simplified)
             raw = encode(version_id, index, level, simplified, outline, units if index == 0 else None)
             body, raw_size = gzip.compress(raw, GZIP_LEVEL, mtime=0), len(raw)
             _write_atomic(path, body)
@@ -220,9 +223,26 @@ def from_serialised(version_id: str, serialised: dict, levels: tuple[Level, ...]
 
     units = serialised["units"]
     cached = all(cache_path(cache_dir, version_id, key, i, lv).is_file() for i, lv in enumerate(levels))
-    geoms = None if cached else to_web_mercator(
-        np.array([shapely.from_geojson(json.dumps(u["geometry"])) for u in units]))
+    geoms = None if cached else _repaired(to_web_mercator(
+        np.array([shapely.from_geojson(json.dumps(u["geometry"])) for u in units])))
     return build(version_id, unit_columns(units), geoms, levels, key, cache_dir)
+
+
+def outline_of(geoms):
+    """The union of a coverage (fast), or of any polygons when they are not a clean coverage."""
+    import shapely
+
+    try:
+        return shapely.coverage_union_all(geoms)
+    except shapely.errors.GEOSException:
+        return shapely.union_all(shapely.make_valid(geoms))
+
+
+def _repaired(geoms):
+    """Stored geometry is rounded to 1e-5°: a few slivers collapse into invalid rings; repair them."""
+    import shapely
+
+    return shapely.make_valid(geoms, method="structure", keep_collapsed=False)
 
 
 def cache_path(cache_dir: Path, version_id: str, key: str, index: int, level: Level) -> Path:

@@ -52,7 +52,7 @@
           rings.push(out);
         });
       });
-      units[i] = { rings: rings, box: box, d: pathData(polygons) };
+      units[i] = { rings: rings, box: box };
     });
     return units;
   }
@@ -103,32 +103,40 @@
     },
 
     setGeometry: function (pack) {
-      this._units = ringsOf(pack, pack.geometry);
-      this._outline = ringsOf(pack, [pack.outline])[0];
-      this._outlinePath = new Path2D(this._outline.d);
+      this._pack = pack;
+      this._paths = pack.geometry.map(pathData);
+      this._outlinePath = new Path2D(pathData(pack.outline));
       this._gridToPixels = gridToPixels(pack);
-      this._lookup = gridIndex(this._units);
+      this._hit = null;  // built on the first hover, click or focus: not needed to paint
       if (this._styleOf) this.setStyles(this._styleOf);
+    },
+
+    _hitTest: function () {  // zoom-0 pixel rings, boxes and a grid index of the units
+      if (!this._hit) {
+        var units = ringsOf(this._pack, this._pack.geometry);
+        this._hit = { units: units, lookup: gridIndex(units) };
+      }
+      return this._hit;
     },
 
     setStyles: function (styleOf) {  // group the units by style: one path per group and frame
       this._styleOf = styleOf;
       var groups = {}, order = [], last = [];
-      for (var i = 0; i < this._units.length; i++) {
+      for (var i = 0; i < this._paths.length; i++) {
         var style = styleOf(i), key = styleKey(style);
         if (!groups[key]) { groups[key] = { style: style, units: [] }; (style.front ? last : order).push(groups[key]); }
         groups[key].units.push(i);
       }
-      var units = this._units;
+      var paths = this._paths;
       this._groups = order.concat(last);  // outlined units (threshold, focus) drawn last, on top
       this._groups.forEach(function (group) {
-        group.path = new Path2D(group.units.map(function (i) { return units[i].d; }).join(""));
+        group.path = new Path2D(group.units.map(function (i) { return paths[i]; }).join(""));
       });
       this._requestRedraw(null);
     },
 
     boundsOf: function (i) {
-      var b = this._units[i].box;
+      var b = this._hitTest().units[i].box;
       return L.latLngBounds(this._map.unproject([b[0], b[3]], 0), this._map.unproject([b[2], b[1]], 0));
     },
 
@@ -156,7 +164,7 @@
     },
 
     _draw: function () {
-      if (!this._units || !this._bounds) return;
+      if (!this._paths || !this._bounds) return;
       var ctx = this._ctx, map = this._map, scale = Math.pow(2, map.getZoom()), origin = map.getPixelOrigin();
       var g = this._gridToPixels;
       ctx.save();
@@ -189,9 +197,9 @@
       ctx.stroke(this._outlinePath);
     },
 
-    bounds: function () {  // the whole area
-      var b = this._outline.box;
-      return L.latLngBounds(this._map.unproject([b[0], b[3]], 0), this._map.unproject([b[2], b[1]], 0));
+    bounds: function () {  // the whole area: the pack's [west, south, east, north]
+      var b = this._pack.bbox;
+      return L.latLngBounds([b[1], b[0]], [b[3], b[2]]);
     },
 
     _unitAt: function (e) {
@@ -201,7 +209,7 @@
     indexAt: function (layerPoint) {  // the unit under a layer point, or -1
       var map = this._map, scale = Math.pow(2, map.getZoom()), origin = map.getPixelOrigin();
       var x = (layerPoint.x + origin.x) / scale, y = (layerPoint.y + origin.y) / scale;
-      var candidates = this._lookup(x, y), units = this._units;
+      var hit = this._hitTest(), candidates = hit.lookup(x, y), units = hit.units;
       for (var c = candidates.length - 1; c >= 0; c--) {
         if (inside(units[candidates[c]], x, y)) return candidates[c];
       }
