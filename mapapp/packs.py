@@ -11,7 +11,7 @@ Packs are derived data: they are cached on disk keyed by the checksum of their
 inputs (a restart never recomputes them) and stored gzip-compressed in the
 ``geometry_packs`` table, from which ``/api/geometry`` serves them as they are.
 
-Format (``mapapp-pack/1``, JSON)::
+Format (``mapapp-pack/2``, JSON)::
 
     {"format", "version", "level", "max_zoom", "grid": metres, "origin": [x0, y0],
      "bbox": [west, south, east, north] (degrees),
@@ -34,7 +34,7 @@ import sqlalchemy as sa
 from . import db
 from .atlas import Level
 
-PACK_FORMAT = "mapapp-pack/1"
+PACK_FORMAT = "mapapp-pack/2"  # 2: the outline has no holes
 WEB_CRS = "EPSG:3857"
 MIN_GRID_M = 1.0  # finer than the 1e-5° (about 1 m) the stored geometry is rounded to
 GZIP_LEVEL = 9  # packs are compressed once, served many times
@@ -128,6 +128,14 @@ def encode_rings(geom, grid: float, origin: tuple[float, float]) -> list:
     return polygons
 
 
+def exteriors(geom):
+    """The polygons of ``geom`` without their holes: slivers left inside a union are not the area's edge."""
+    import shapely
+
+    parts = shapely.get_parts(geom)
+    return shapely.multipolygons(shapely.polygons(shapely.get_exterior_ring(parts[shapely.get_type_id(parts) == 3])))
+
+
 def encode(version_id: str, index: int, level: Level, geoms, outline, units: dict | None) -> bytes:
     """The JSON text of one pack (``units`` is given for level 0 only)."""
     import numpy as np
@@ -146,7 +154,7 @@ def encode(version_id: str, index: int, level: Level, geoms, outline, units: dic
         "bbox": [round(west, 5), round(south, 5), round(east, 5), round(north, 5)],
         **({"units": units} if units is not None else {}),
         "geometry": [encode_rings(g, grid, origin) for g in geoms],
-        "outline": encode_rings(outline, grid, origin),
+        "outline": encode_rings(exteriors(outline), grid, origin),
     }
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
 

@@ -138,7 +138,7 @@ def test_the_geometry_pack_decodes_to_the_stored_boundaries(atlas_client):
     response = atlas_client.get("/api/geometry?year=2020&level=0", headers={"Accept-Encoding": "gzip"})
     assert response.status_code == 200 and response.headers["Content-Encoding"] == "gzip"
     pack = json.loads(gzip.decompress(response.data))
-    assert pack["format"] == "mapapp-pack/1" and len(pack["geometry"]) == len(pack["units"]["code"]) == 141
+    assert pack["format"] == "mapapp-pack/2" and len(pack["geometry"]) == len(pack["units"]["code"]) == 141
     units = json.loads(atlas_client.get("/api/units?year=2020").data)["features"]
     stored = {f["properties"]["code"]: shapely.geometry.shape(f["geometry"]) for f in units}
     for code, polygons in zip(pack["units"]["code"], pack["geometry"]):

@@ -172,15 +172,16 @@
       ctx.scale(scale, scale);
       ctx.transform(g[0], 0, 0, -g[0], g[1], g[2]);
       scale *= g[0];  // screen pixels per grid unit: line widths and dashes are divided by it
-      // Zoomed out, thousands of boundaries would be all there is to see: thinner lines.
-      var thin = Math.min(1, Math.max(0.3, (map.getZoom() - 4) / 5));
+      // Zoomed out, thousands of white boundaries would wash the colours out: thinner, fainter lines.
+      var thin = Math.min(1, Math.max(0.15, (map.getZoom() - 4) / 6));
       this._groups.forEach(function (group) {
         var s = group.style;
         ctx.globalAlpha = s.fillOpacity;
         ctx.fillStyle = s.fillColor;
         ctx.fill(group.path, "evenodd");
         ctx.globalAlpha = 1;
-        ctx.lineWidth = (s.front ? s.weight : s.weight * thin) / scale;
+        ctx.lineWidth = (s.front ? s.weight : s.weight * Math.max(thin, 0.3)) / scale;
+        ctx.globalAlpha = s.front ? 1 : Math.min(1, thin * 1.5);
         ctx.strokeStyle = s.color;
         ctx.setLineDash(s.dashArray ? String(s.dashArray).split(/[ ,]+/).map(function (v) { return Number(v) / scale; }) : []);
         ctx.lineJoin = "round";
@@ -192,6 +193,7 @@
 
     _drawOutline: function (ctx, scale) {  // the area's outline, over the units
       ctx.setLineDash([]);
+      ctx.globalAlpha = 1;
       ctx.lineWidth = OUTLINE_WIDTH / scale;
       ctx.strokeStyle = OUTLINE_COLOUR;
       ctx.stroke(this._outlinePath);
