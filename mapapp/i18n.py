@@ -8,6 +8,12 @@ STRINGS: dict[str, dict[str, str]] = {
     "next_page": {"vi": "Trang sau", "en": "Next"},
     "rows_shown": {"vi": "Dòng {first}–{last} / {total}", "en": "Rows {first}–{last} of {total}"},
     "ranking_top": {"vi": "{n} dòng đầu / {total} — xem bảng đầy đủ", "en": "first {n} of {total} — see the full table"},
+    "illustrative_banner_area": {
+        "vi": "DỮ LIỆU MINH HỌA — không phải số liệu chính thức. Các số liệu đánh dấu “minh họa” được sinh "
+              "ngẫu nhiên để trình diễn; hãy nhập số liệu thật để thay thế.",
+        "en": "ILLUSTRATIVE DATA — not official figures. Values marked “illustrative” are generated for "
+              "demonstration; import the real figures to replace them.",
+    },
     "app_title_area": {"vi": "Bản đồ xã — {area}", "en": "Commune map — {area}"},
     "area_district": {"vi": "Huyện Hướng Hóa", "en": "Hướng Hóa district"},
     "area_after_2025": {"vi": "Khu vực huyện Hướng Hóa cũ ({n} xã)",
@@ -171,4 +177,5 @@ def bundle(lang: str, area: str | None = None) -> dict[str, str]:
     if area:
         strings["app_title"] = text("app_title_area", lang).format(area=area)
         strings["area_district"] = area
+        strings["illustrative_banner"] = text("illustrative_banner_area", lang)
     return strings

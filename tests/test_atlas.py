@@ -198,6 +198,7 @@ def test_text_responses_are_gzipped_and_timed(atlas_client):
 def test_the_map_page_names_the_province_and_preloads_the_pack(atlas_client):
     html = atlas_client.get("/?indicator=poverty_rate&year=2021").get_data(as_text=True)
     assert "Bản đồ xã — Tỉnh Quảng Trị" in html
+    assert "DỮ LIỆU MINH HỌA" in html and "số liệu thật của huyện" not in html
     assert "/api/geometry?version=qt2008&amp;level=0" in html or "/api/geometry?version=qt2008&level=0" in html
     config = json.loads(html.split('id="mapapp-config">', 1)[1].split("</script>", 1)[0])
     assert config["versions"]["2021"]["levels"][0]["level"] == 0
