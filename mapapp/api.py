@@ -60,12 +60,16 @@ def versions():
 def units():
     """GeoJSON of the units valid on 31 December of ``year`` (or of boundary ``version``)."""
     conn = connection()
-    if "version" in request.args:
-        version = query.version_by_id(conn, request.args["version"])
-    else:
-        version = query.version_for_year(conn, parse_year(request.args.get("year"), current_app.config))
+    version = _requested_version(conn)
     # A version's geometry never changes without its checksum changing.
     return _cached_json(query.units_geojson(conn, version.id), version.checksum, 86400)
+
+
+def _requested_version(conn) -> query.Version:
+    """The boundary version named by ``version=ID``, or the one in force in ``year=YYYY``."""
+    if "version" in request.args:
+        return query.version_by_id(conn, request.args["version"])
+    return query.version_for_year(conn, parse_year(request.args.get("year"), current_app.config))
 
 
 @bp.get("/geometry")
@@ -76,16 +80,14 @@ def geometry():
     gzip-compressed as stored; the ETag is the pack's checksum.
     """
     conn = connection()
-    if "version" in request.args:
-        version = query.version_by_id(conn, request.args["version"])
-    else:
-        version = query.version_for_year(conn, parse_year(request.args.get("year"), current_app.config))
+    version = _requested_version(conn)
     level = request.args.get("level", "0")
     if not level.isdigit():
         raise BadRequest(f"level must be a whole number (0 = coarsest), not {level!r}")
     digest, body = query.pack(conn, version.id, int(level))
-    response = Response(body if accepts_gzip() else gzip.decompress(body), mimetype="application/json")
-    if accepts_gzip():
+    gzipped = accepts_gzip()
+    response = Response(body if gzipped else gzip.decompress(body), mimetype="application/json")
+    if gzipped:
         response.headers["Content-Encoding"] = "gzip"
     response.vary.add("Accept-Encoding")
     response.set_etag(digest)
@@ -136,7 +138,7 @@ def values():
     def answer() -> str:
         view = build_view(conn, state)
         if form == "columns":
-            view = columns(view, query.pack_names_digest(conn, view["version"]["id"]))
+            view = columns(conn, view)
         return json.dumps(view, ensure_ascii=False, separators=(",", ":"))
 
     body = cached(conn, "values-" + form, state.query_string(), answer)

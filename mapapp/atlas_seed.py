@@ -112,13 +112,8 @@ def _text(value) -> str:
 
 
 def clean(atlas: Atlas, geoms):
-    """The layer as a valid coverage: overlaps removed, slivers closed, then simplified."""
-    import shapely
-
-    repaired = shapely.make_valid(geoms, method="structure", keep_collapsed=False)
-    cleaned = shapely.coverage_clean(repaired, gap_width=atlas.gap_width_m) if atlas.gap_width_m else repaired
-    return shapely.coverage_simplify(cleaned, atlas.simplify_m, simplify_boundary=True) \
-        if atlas.simplify_m else cleaned
+    """The layer as a valid coverage with the atlas's sliver width and simplification."""
+    return boundaries.clean_coverage(geoms, atlas.gap_width_m, atlas.simplify_m)
 
 
 def serialise(atlas: Atlas, records: list[dict], geoms) -> dict:

@@ -64,12 +64,16 @@ def checksum(*parts: bytes | str) -> str:
     return digest.hexdigest()
 
 
-def clean_coverage(geoms):
+def clean_coverage(geoms, gap_width_m: float = GAP_WIDTH_M, simplify_m: float = SIMPLIFY_M):
     """Turn overlapping, sliver-ridden polygons into a valid simplified coverage.
 
     Parameters
     ----------
     geoms : array of shapely polygons in a metric CRS
+    gap_width_m : float
+        Slivers narrower than this are given to a neighbour (0: not cleaned).
+    simplify_m : float
+        Coverage-preserving simplification tolerance (0: not simplified).
 
     Returns
     -------
@@ -80,8 +84,8 @@ def clean_coverage(geoms):
     import shapely
 
     repaired = shapely.make_valid(geoms, method="structure", keep_collapsed=False)
-    cleaned = shapely.coverage_clean(repaired, gap_width=GAP_WIDTH_M)
-    return shapely.coverage_simplify(cleaned, SIMPLIFY_M, simplify_boundary=True)
+    cleaned = shapely.coverage_clean(repaired, gap_width=gap_width_m) if gap_width_m else repaired
+    return shapely.coverage_simplify(cleaned, simplify_m, simplify_boundary=True) if simplify_m else cleaned
 
 
 def read_features(path: Path):

@@ -62,18 +62,19 @@ def build_view(conn: sa.Connection, state: ViewState) -> dict:
 _NOT_IN_COLUMNS = ("color", "members", "source", "source_url")
 
 
-def columns(view: dict, geometry_names: str = "") -> dict:
+def columns(conn: sa.Connection, view: dict) -> dict:
     """The view of :func:`build_view` with its records as columns (for maps of thousands of units).
 
     ``columns`` maps each record key to a list (one item per unit, in ``columns.code``
     order) or, when every unit has the same value, to ``{"all": value}``. ``source`` is
     an index into ``record_sources``; a unit's colour is ``classification.colors[class]``,
     or ``no_data_color`` when its class is null. Whole numbers are written without ``.0``.
-    When ``geometry_names`` (see :func:`mapapp.packs.names_digest`) matches the records'
-    codes and names, names are left out (``"names": "geometry"``): the geometry pack has them.
+    While the view's geometry pack holds the same codes and names (see
+    :func:`mapapp.packs.names_digest`), names are left out (``"names": "geometry"``).
     """
     from .packs import names_digest
 
+    geometry_names = query.pack_names_digest(conn, view["version"]["id"])
     records = view["records"]
     table = sorted({(r["source"] or "", r["source_url"] or "") for r in records})
     index = {key: i for i, key in enumerate(table)}

@@ -177,10 +177,11 @@ def build(version_id: str, units: dict, geoms, levels: tuple[Level, ...], key: s
     """
     import shapely
 
+    names = names_digest(units["code"], units["name"])
     packs = []
     for index, level in enumerate(levels):
-        path = cache_path(cache_dir, version_id, key, index, level)
-        digest = path.name.split("-", 1)[1].split(".", 1)[0]
+        digest = pack_digest(version_id, key, index, level)
+        path = Path(cache_dir) / f"pack-{digest}.json.gz"
         if path.is_file():
             body = path.read_bytes()
             raw_size = len(gzip.decompress(body))
@@ -190,7 +191,7 @@ def build(version_id: str, units: dict, geoms, levels: tuple[Level, ...], key: s
             raw = encode(version_id, index, level, simplified, outline, units if index == 0 else None)
             body, raw_size = gzip.compress(raw, GZIP_LEVEL, mtime=0), len(raw)
             _write_atomic(path, body)
-        packs.append(Pack(index, level.max_zoom, digest, raw_size, body, names_digest(units["code"], units["name"])))
+        packs.append(Pack(index, level.max_zoom, digest, raw_size, body, names))
     return packs
 
 
@@ -253,9 +254,13 @@ def _repaired(geoms):
     return shapely.make_valid(geoms, method="structure", keep_collapsed=False)
 
 
-def cache_path(cache_dir: Path, version_id: str, key: str, index: int, level: Level) -> Path:
-    """The disk cache file of one level: named by the checksum of everything it is built from."""
+def pack_digest(version_id: str, key: str, index: int, level: Level) -> str:
+    """Checksum of everything one level is built from (its ETag and disk cache name)."""
     from .boundaries import checksum
 
-    digest = checksum(PACK_FORMAT, key, version_id, str(index), repr(level))
-    return Path(cache_dir) / f"pack-{digest}.json.gz"
+    return checksum(PACK_FORMAT, key, version_id, str(index), repr(level))
+
+
+def cache_path(cache_dir: Path, version_id: str, key: str, index: int, level: Level) -> Path:
+    """The disk cache file of one level."""
+    return Path(cache_dir) / f"pack-{pack_digest(version_id, key, index, level)}.json.gz"

@@ -18,7 +18,8 @@ from .answers import cached
 from .assets import missing_assets
 from .db import connection
 from .mapview import render_parts
-from .viewstate import BadRequest, ViewState, format_threshold, parse, parse_optional_year, with_changes
+from .viewstate import (BadRequest, ViewState, format_threshold, parse, parse_count, parse_optional_year,
+                        with_changes)
 
 bp = Blueprint("views", __name__)
 
@@ -242,6 +243,7 @@ def ranking_page(fmt: str):
         state = with_changes(_state(conn), focus="")
         indicator = query.indicator(conn, state.indicator)
         sort, order = ranking.parse_options(request.args, state, indicator)
+        offset, limit = _page_window(fmt) if fmt in ("html", "json") else (0, None)
         table = cached(conn, "ranking", f"{state.query_string()}&sort={sort}&order={order}",
                        lambda: ranking.build_ranking(conn, state, sort, order))
     except (BadRequest, query.NotFound) as error:
@@ -254,10 +256,6 @@ def ranking_page(fmt: str):
         return _render_ranking(conn, state, table, sort, order, indicator, notice), 400
     if fmt in ("csv", "xlsx"):
         return _download(table, state, fmt, request.url)
-    try:
-        offset, limit = _page_window(fmt)
-    except BadRequest as error:
-        return _json_error(error) if fmt == "json" else (str(error), 400)
     table = ranking.window(table, offset, limit)
     if fmt == "json":
         return _json_response({**table, "query": _ranking_query(state, sort, order, indicator)})
@@ -270,17 +268,9 @@ RANKING_PAGE_ROWS = 500
 
 def _page_window(fmt: str) -> tuple[int, int | None]:
     """``offset`` and ``limit`` of the request (the JSON twin gives every row unless limited)."""
-    offset = _whole_number("offset", request.args.get("offset"), 0)
-    limit = _whole_number("limit", request.args.get("limit"), None if fmt == "json" else RANKING_PAGE_ROWS)
+    offset = parse_count("offset", request.args.get("offset"), 0)
+    limit = parse_count("limit", request.args.get("limit"), None if fmt == "json" else RANKING_PAGE_ROWS)
     return offset, (limit or None)
-
-
-def _whole_number(name: str, text: str | None, default):
-    if text in (None, ""):
-        return default
-    if not text.isdigit():
-        raise BadRequest(f"{name} must be a whole number, not {text!r}")
-    return int(text)
 
 
 def _render_ranking(conn, state, table, sort, order, indicator, notice):
@@ -377,8 +367,7 @@ def compare_page(fmt: str):
         state, year2 = _fallback_state(conn), current_app.config["LAST_YEAR"]
     if fmt == "json":
         if request.args.get("format") == "columns":
-            pair = {**pair, **{side: choropleth.columns(pair[side], query.pack_names_digest(conn, pair[side]["version"]["id"]))
-                               for side in ("left", "right")}}
+            pair = {**pair, **{side: choropleth.columns(conn, pair[side]) for side in ("left", "right")}}
         return _json_response(pair)
     config = page_config(conn, query.catalogue(conn), state)
     config.update(year2=year2, compareJson=url_for("views.compare_page", fmt="json"),

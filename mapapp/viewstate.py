@@ -189,6 +189,22 @@ def _parse_float(name: str, text) -> float | None:
     return value
 
 
+def parse_count(name: str, text, default):
+    """A whole number, zero or more, from the query string (``default`` when absent or empty).
+
+    Raises
+    ------
+    BadRequest
+        When it is not a whole number or is negative.
+    """
+    if text in (None, ""):
+        return default
+    value = _parse_int(name, text, 0)
+    if value < 0:
+        raise BadRequest(f"{name}={text!r} must not be negative")
+    return value
+
+
 def _parse_int(name: str, text, default: int) -> int:
     if text is None:
         return default
