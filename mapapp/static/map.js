@@ -164,8 +164,7 @@
     return new Intl.NumberFormat(state.lang === "en" ? "en-US" : "vi-VN", { maximumFractionDigits: 0 }).format(number);
   }
 
-  function recordOf(layer) {  // the painted record of a unit, with its parents from the geometry
-    var props = layer.feature.properties;
+  function recordFor(props) {  // the painted record of a unit, with its parents from the geometry
     var record = current && current.byKey[unitKey(props)];
     return Object.assign({ code: props.code, valid_from: props.valid_from, name: props.name, value: null },
       record || {}, { parent: props.parent });
@@ -205,13 +204,6 @@
     canvasUnits = window.MapAppCanvasUnits.create(map, pack, { hover: showHover, click: clickUnit });
   }
 
-  function canvasRecord(i) {
-    var props = unitProps[i];
-    var record = current && current.byKey[unitKey(props)];
-    return Object.assign({ code: props.code, valid_from: props.valid_from, name: props.name, value: null },
-      record || {}, { parent: props.parent });
-  }
-
   function showHover(i, latlng) {
     if (i < 0 || !current) {
       if (hoverTip && map.hasLayer(hoverTip)) map.removeLayer(hoverTip);
@@ -219,7 +211,7 @@
       return;
     }
     hoverTip = hoverTip || L.tooltip({ className: "mapapp-tooltip", direction: "right", offset: [14, 0] });
-    if (i !== hoverIndex) hoverTip.setContent(tooltipHtml(canvasRecord(i)));
+    if (i !== hoverIndex) hoverTip.setContent(tooltipHtml(recordFor(unitProps[i])));
     hoverIndex = i;
     hoverTip.setLatLng(latlng);
     if (!map.hasLayer(hoverTip)) hoverTip.openOn(map);
@@ -228,7 +220,7 @@
   function clickUnit(i, latlng) {
     if (!current) return;
     popupIndex = i;
-    L.popup({ maxWidth: 320 }).setLatLng(latlng).setContent(popupHtml(canvasRecord(i))).openOn(map);
+    L.popup({ maxWidth: 320 }).setLatLng(latlng).setContent(popupHtml(recordFor(unitProps[i]))).openOn(map);
     setFocus(unitProps[i].code, false);
   }
 
@@ -238,9 +230,9 @@
       style.front = style.color !== "#ffffff" && style.color !== "#7a7a7a";  // outlined: drawn on top
       return style;
     });
-    if (hoverIndex >= 0 && hoverTip) hoverTip.setContent(tooltipHtml(canvasRecord(hoverIndex)));
+    if (hoverIndex >= 0 && hoverTip) hoverTip.setContent(tooltipHtml(recordFor(unitProps[hoverIndex])));
     var popup = map._popup;
-    if (popupIndex >= 0 && popup && map.hasLayer(popup)) popup.setContent(popupHtml(canvasRecord(popupIndex)));
+    if (popupIndex >= 0 && popup && map.hasLayer(popup)) popup.setContent(popupHtml(recordFor(unitProps[popupIndex])));
   }
 
   // --- a few hundred units: one SVG path each (testable, accessible elements) ------------
@@ -249,9 +241,9 @@
       style: function () { return styleFor(null); },
       onEachFeature: function (feature, layer) {
         // Contents are built when opened: thousands of units are repainted without building them.
-        layer.bindTooltip(function () { return current ? tooltipHtml(recordOf(layer)) : ""; },
+        layer.bindTooltip(function () { return current ? tooltipHtml(recordFor(layer.feature.properties)) : ""; },
           { sticky: true, className: "mapapp-tooltip" });
-        layer.bindPopup(function () { return current ? popupHtml(recordOf(layer)) : ""; }, { maxWidth: 320 });
+        layer.bindPopup(function () { return current ? popupHtml(recordFor(layer.feature.properties)) : ""; }, { maxWidth: 320 });
         layer.on("add", function () {
           var el = layer.getElement && layer.getElement();
           if (el) { el.setAttribute("data-code", feature.properties.code); }
@@ -522,7 +514,7 @@
       var bounds = canvasUnits.boundsOf(layer);
       map.fitBounds(bounds, { padding: [40, 40], maxZoom: 12, animate: false });
       popupIndex = layer;
-      L.popup({ maxWidth: 320 }).setLatLng(bounds.getCenter()).setContent(popupHtml(canvasRecord(layer))).openOn(map);
+      L.popup({ maxWidth: 320 }).setLatLng(bounds.getCenter()).setContent(popupHtml(recordFor(unitProps[layer]))).openOn(map);
       document.body.setAttribute("data-focused", code);
       return;
     }
