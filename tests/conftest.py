@@ -34,6 +34,17 @@ def app(tmp_path_factory):
     return make_app(tmp_path_factory.mktemp("instance"))
 
 
+@pytest.fixture(scope="session")
+def atlas_app(tmp_path_factory):
+    """The Quảng Trị atlas (141 communes of the national file), seeded once for the read-only tests."""
+    return make_app(tmp_path_factory.mktemp("atlas"), ATLAS="quang-tri")
+
+
+@pytest.fixture()
+def atlas_client(atlas_app):
+    return atlas_app.test_client()
+
+
 @pytest.fixture()
 def fresh_app(tmp_path):
     """An app with its own database, for tests that change data."""

@@ -24,17 +24,6 @@ pytestmark = needs_shared
 PROVINCE = "quang-tri"
 
 
-@pytest.fixture(scope="module")
-def atlas_app(tmp_path_factory):
-    """The Quảng Trị atlas, seeded once for the read-only tests of this module."""
-    return make_app(tmp_path_factory.mktemp("atlas"), ATLAS=PROVINCE)
-
-
-@pytest.fixture()
-def atlas_client(atlas_app):
-    return atlas_app.test_client()
-
-
 def decode(pack: dict, polygons: list) -> shapely.Geometry:
     """A pack's (multi)polygon back in Web Mercator metres (the format of mapapp/packs.py)."""
     parts = []

@@ -22,25 +22,13 @@ from PIL import Image
 from pyproj import Geod
 from shapely.geometry import Point, shape
 
-from conftest import make_app, needs_shared
+from conftest import needs_shared
 from mapapp import export, query
 from mapapp.db import connection
 from mapapp.viewstate import ViewState
 
 pytestmark = needs_shared
-PROVINCE = "quang-tri"
 SVG_NS = "{http://www.w3.org/2000/svg}"
-
-
-@pytest.fixture(scope="module")
-def atlas_app(tmp_path_factory):
-    """The Quảng Trị atlas (141 communes from the national file), seeded once for this module."""
-    return make_app(tmp_path_factory.mktemp("export-atlas"), ATLAS=PROVINCE)
-
-
-@pytest.fixture()
-def atlas_client(atlas_app):
-    return atlas_app.test_client()
 
 
 def _rgb(hex_color: str) -> tuple[int, int, int]:
