@@ -238,9 +238,9 @@ def split_png(app, url: str) -> str:
     """One warm A4 300 dpi PNG split into ``export.prepare`` (read, classify) and ``export.draw``."""
     from urllib.parse import parse_qsl, urlsplit
 
-    from mapapp import export
-    from mapapp.db import connection
-    from mapapp.indicators import load_catalogue
+    from mapapp.present import export
+    from mapapp.store.db import connection
+    from mapapp.ingest.indicators import load_catalogue
 
     args = dict(parse_qsl(urlsplit(url).query))
     with app.test_request_context():

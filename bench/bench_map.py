@@ -56,11 +56,12 @@ import folium  # noqa: E402
 from flask import Flask, Response, request, send_from_directory  # noqa: E402
 from werkzeug.serving import make_server  # noqa: E402
 
-from mapapp import create_app, query  # noqa: E402
-from mapapp.choropleth import build_view  # noqa: E402
-from mapapp.db import connection  # noqa: E402
-from mapapp.indicators import load_catalogue  # noqa: E402
-from mapapp.viewstate import parse  # noqa: E402
+from mapapp import create_app
+from mapapp.query import read as query
+from mapapp.present.choropleth import build_view
+from mapapp.store.db import connection
+from mapapp.ingest.indicators import load_catalogue
+from mapapp.present.viewstate import parse
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",

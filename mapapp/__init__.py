@@ -49,13 +49,14 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.from_mapping({"PREWARM": False, **test_config})
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.setdefault("CACHE_DIR", os.path.join(app.instance_path, "cache"))
-    from .db import close_connection, default_database_url
+    from mapapp.store.db import close_connection, default_database_url
 
     _configure_atlas(app)
     app.config.setdefault("DATABASE_URL", default_database_url(app.instance_path, app.config["ATLAS"]))
     app.teardown_appcontext(close_connection)
 
-    from . import api, assets, auth, auth_cli, cli, exports, import_cli, imports_web, security, transport, views
+    from mapapp.web import api, assets, auth, exports, imports_web, security, transport, views
+    from mapapp.cli import accounts as auth_cli, commands as cli, imports as import_cli
 
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
@@ -71,7 +72,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     if app.config["SEED_ON_START"]:
         _seed_on_start(app)
     if app.config["PREWARM"] and app.extensions["mapapp_atlas"] is not None and not app.config.get("MISSING_INPUTS"):
-        from .answers import prewarm
+        from mapapp.query.answers import prewarm
 
         prewarm(app)
     return app
@@ -79,7 +80,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 def _configure_atlas(app: Flask) -> None:
     """Read the configured atlas; its years become the app's year range."""
-    from .atlas import load
+    from mapapp.core.atlas import load
 
     atlas = load(app.config["ATLAS"], Path(app.config["GEODATA_DIR"]))
     app.extensions["mapapp_atlas"] = atlas
@@ -90,9 +91,9 @@ def _configure_atlas(app: Flask) -> None:
 
 def _seed_on_start(app: Flask) -> None:
     """Fill the store on first start; record what is missing instead of failing."""
-    from .cli import inputs_for
-    from .db import get_engine
-    from .seed import seed
+    from mapapp.cli.commands import inputs_for
+    from mapapp.store.db import get_engine
+    from mapapp.ingest.seed import seed
 
     atlas = app.extensions["mapapp_atlas"]
     if atlas is not None:
@@ -109,8 +110,8 @@ def _seed_on_start(app: Flask) -> None:
 
 
 def _seed_atlas_on_start(app: Flask, atlas) -> None:
-    from .atlas_seed import seed_atlas
-    from .db import get_engine
+    from mapapp.ingest.atlas_seed import seed_atlas
+    from mapapp.store.db import get_engine
 
     path = atlas.boundary_path(Path(app.config["SHARED_DIR"]))
     app.config["MISSING_INPUTS"] = [] if path.is_file() else [str(path)]

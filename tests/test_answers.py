@@ -1,5 +1,5 @@
 """The process cache of answers: bounded by size, least recently used dropped first."""
-from mapapp.answers import ROW_BYTES, AnswerCache, estimated_size
+from mapapp.query.answers import ROW_BYTES, AnswerCache, estimated_size
 
 
 def test_the_cache_keeps_recent_answers_within_its_size():
@@ -30,8 +30,8 @@ def test_rankings_are_weighed_by_their_rows():
 
 
 def test_large_rankings_never_push_out_the_values(app):
-    from mapapp.answers import cached
-    from mapapp.db import get_engine
+    from mapapp.query.answers import cached
+    from mapapp.store.db import get_engine
 
     with app.app_context():
         with get_engine().connect() as conn:

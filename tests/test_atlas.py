@@ -17,8 +17,10 @@ import shapely
 import sqlalchemy as sa
 
 from conftest import REPO_ROOT, SHARED_DIR, make_app, needs_shared
-from mapapp import atlas as atlas_mod
-from mapapp import atlas_seed, db, packs
+from mapapp.core import atlas as atlas_mod
+from mapapp.ingest import atlas_seed
+from mapapp.store import db
+from mapapp.geo import packs
 
 pytestmark = needs_shared
 PROVINCE = "quang-tri"
@@ -230,7 +232,7 @@ def test_the_shared_folder_is_only_referenced():
 
 
 def test_the_outline_is_read_without_the_units(atlas_app, app):
-    from mapapp import query
+    from mapapp.query import read as query
 
     for each in (atlas_app, app):
         with each.app_context():
@@ -241,7 +243,7 @@ def test_the_outline_is_read_without_the_units(atlas_app, app):
 
 
 def test_prewarming_builds_every_years_values_once(tmp_path):
-    from mapapp.answers import prewarm
+    from mapapp.query.answers import prewarm
 
     app = make_app(tmp_path, ATLAS=PROVINCE)
     assert "mapapp_answers" not in app.extensions  # tests do not prewarm unless asked

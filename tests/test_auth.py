@@ -8,7 +8,8 @@ import pytest
 import sqlalchemy as sa
 from conftest import TEST_PASSWORD, add_user, client_as, csrf_of, login, make_app, needs_shared
 
-from mapapp import auth, db
+from mapapp.web import auth
+from mapapp.store import db
 
 pytestmark = needs_shared
 

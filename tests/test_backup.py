@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from conftest import make_app, needs_shared
 from import_builders import SOURCE, import_count, poverty_annex_xlsx, poverty_rows, units_of, value_rows
 
-from mapapp import backup, db
+from mapapp.store import backup, db
 
 pytestmark = needs_shared
 

@@ -5,7 +5,7 @@ import re
 import numpy as np
 import pytest
 
-from mapapp import classify as c
+from mapapp.present import classify as c
 
 
 # ---------------------------------------------------------------- breaks

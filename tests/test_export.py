@@ -14,9 +14,10 @@ from PIL import Image
 from shapely.geometry import Point, shape
 
 from conftest import needs_shared
-from mapapp import classify, export, query
-from mapapp.db import connection
-from mapapp.viewstate import ViewState
+from mapapp.present import classify, export
+from mapapp.query import read as query
+from mapapp.store.db import connection
+from mapapp.present.viewstate import ViewState
 
 pytestmark = needs_shared
 

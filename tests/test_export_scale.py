@@ -23,9 +23,10 @@ from pyproj import Geod
 from shapely.geometry import Point, shape
 
 from conftest import needs_shared
-from mapapp import export, query
-from mapapp.db import connection
-from mapapp.viewstate import ViewState
+from mapapp.present import export
+from mapapp.query import read as query
+from mapapp.store.db import connection
+from mapapp.present.viewstate import ViewState
 
 pytestmark = needs_shared
 SVG_NS = "{http://www.w3.org/2000/svg}"

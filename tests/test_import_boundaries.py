@@ -9,8 +9,10 @@ import sqlalchemy as sa
 from conftest import SHARED_DIR, client_as, needs_shared
 from import_builders import import_count
 
-from mapapp import boundaries, db, encodings, importing
-from mapapp.boundary_import import BoundaryRequest, apply_boundaries, read_boundary_file, resolve_crs
+from mapapp.geo import boundaries
+from mapapp.store import db
+from mapapp.ingest import encodings, importing
+from mapapp.ingest.boundary_import import BoundaryRequest, apply_boundaries, read_boundary_file, resolve_crs
 
 pytestmark = needs_shared
 
@@ -95,7 +97,7 @@ def max_distance_m(served: dict, source) -> float:
 def test_tm3_zone_datum_shift_is_the_7_parameter_one():
     crs, note = resolve_crs("EPSG:9212")
     assert note == "" and crs.to_epsg() == 9212
-    from mapapp.boundary_import import transformation_of
+    from mapapp.ingest.boundary_import import transformation_of
     assert "VN-2000 to WGS 84" in transformation_of(crs) and "allpark" not in transformation_of(crs)
     crs, note = resolve_crs(DATUMLESS_PRJ)
     assert crs.to_epsg() == 9212 and "TOWGS84" in note

@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 from import_builders import (SOURCE, import_count, long_csv, poverty_annex_xlsx, poverty_rows, units_of,
                              value_rows)
 
-from mapapp import db, importing
+from mapapp.store import db
+from mapapp.ingest import importing
 
 pytestmark = needs_shared
 
@@ -208,8 +209,8 @@ _CELL = st.one_of(
 @pytest.fixture(scope="module")
 def reference(app):
     with app.app_context():
-        from mapapp.indicators import load_catalogue
-        from mapapp.units import load_units
+        from mapapp.ingest.indicators import load_catalogue
+        from mapapp.geo.units import load_units
         with db.get_engine().connect() as conn:
             return load_units(conn), load_catalogue(conn), importing.options_from_config(app.config, source="x",
                                                                                           year=2021)

@@ -7,10 +7,11 @@ from conftest import client_as, needs_shared
 from import_builders import (SOURCE, data_row_of, import_count, long_csv, nfd, poverty_annex_xls,
                              poverty_annex_xlsx, poverty_rows, units_of, value_rows)
 
-from mapapp import db, importing
-from mapapp.importing import NotANumber, parse_number
-from mapapp.unit_match import UnitMatcher
-from mapapp.units import Unit
+from mapapp.store import db
+from mapapp.ingest import importing
+from mapapp.ingest.importing import NotANumber, parse_number
+from mapapp.ingest.unit_match import UnitMatcher
+from mapapp.geo.units import Unit
 
 pytestmark = needs_shared
 
@@ -74,7 +75,7 @@ def test_matcher_handles_spellings_and_old_tone_placement():
 
 def test_unit_validity_follows_the_year(fresh_app):
     with fresh_app.app_context():
-        from mapapp.units import load_units
+        from mapapp.geo.units import load_units
         with db.get_engine().connect() as conn:
             registry = load_units(conn)
     shared = fresh_app.config["SHARED_DIR"]

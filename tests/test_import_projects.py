@@ -8,8 +8,9 @@ import sqlalchemy as sa
 from conftest import client_as, needs_shared
 from import_builders import SOURCE, import_count, nfd, value_rows
 
-from mapapp import db, importing, project_import
-from mapapp.project_import import parse_budget, parse_point
+from mapapp.store import db
+from mapapp.ingest import importing, project_import
+from mapapp.ingest.project_import import parse_budget, parse_point
 
 pytestmark = needs_shared
 

@@ -1,7 +1,7 @@
 """Vietnamese name matching and sorting."""
 import unicodedata
 
-from mapapp.names import ascii_key, match_key, nfc, sort_key, strip_prefix
+from mapapp.core.names import ascii_key, match_key, nfc, sort_key, strip_prefix
 
 
 def test_nfd_and_nfc_match():

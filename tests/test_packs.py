@@ -2,8 +2,8 @@
 import numpy as np
 import shapely
 
-from mapapp import packs
-from mapapp.atlas import Level
+from mapapp.geo import packs
+from mapapp.core.atlas import Level
 
 
 def test_overlapping_units_are_simplified_one_by_one_and_outlined():

@@ -14,7 +14,7 @@ import pytest
 from conftest import SHARED_DIR, client_as, csrf_of, make_app, needs_shared
 from import_builders import SOURCE, poverty_annex_xlsx, poverty_rows, units_of
 
-from mapapp import security
+from mapapp.web import security
 
 pytestmark = needs_shared
 

@@ -7,8 +7,9 @@ import pytest
 import shapely
 from shapely.geometry import shape
 
-from mapapp import boundaries, query, units
-from mapapp.units import year_end
+from mapapp.geo import boundaries, units
+from mapapp.query import read as query
+from mapapp.geo.units import year_end
 
 from conftest import SHARED_DIR, needs_shared
 

@@ -1,0 +1,100 @@
+"""A process cache of derived answers (a year's values, a ranking), keyed by the data's generation.
+
+Building the answer for 11,163 communes takes a good part of a second; the same answer
+is asked again and again (every visitor, every year change back and forth). Answers
+are kept here under the store's *data generation* (:func:`mapapp.db.data_generation`),
+which every data write changes, so a cached answer is never older than the data.
+"""
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import Callable
+
+from flask import current_app
+
+from mapapp.store.db import data_generation
+
+MAX_BYTES = 64 * 1024 * 1024  # a national ranking is ~10 MB of Python objects: keep memory bounded
+#: Each kind of answer has its own budget, so that a few large rankings never push out
+#: the small per-year values every repaint needs.
+BUDGETS = {"values-columns": 32 * 1024 * 1024, "values-records": 32 * 1024 * 1024, "ranking": MAX_BYTES}
+ROW_BYTES = 1000  # estimated size of one ranking row in memory
+
+
+class AnswerCache:
+    """A thread-safe LRU mapping of keys to answers, bounded by their estimated size in bytes."""
+
+    def __init__(self, max_bytes: int = MAX_BYTES):
+        self.max_bytes = max_bytes
+        self._items: OrderedDict = OrderedDict()  # key -> (answer, size)
+        self._total = 0
+        self._lock = threading.Lock()
+
+    def get_or_compute(self, key, compute: Callable):
+        """The answer under ``key``, computed (outside the lock) when missing."""
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key][0]
+        answer = compute()
+        size = estimated_size(answer)
+        with self._lock:
+            if key not in self._items and size <= self.max_bytes:
+                self._items[key] = (answer, size)
+                self._total += size
+            while self._total > self.max_bytes:
+                _, (_, dropped) = self._items.popitem(last=False)
+                self._total -= dropped
+        return answer
+
+
+def estimated_size(answer) -> int:
+    """Bytes an answer takes: a JSON text's length, or an estimate per ranking row."""
+    if isinstance(answer, (str, bytes)):
+        return len(answer)
+    return ROW_BYTES * max(1, len(answer.get("rows", ()))) if isinstance(answer, dict) else ROW_BYTES
+
+
+def cached(conn, kind: str, key: str, compute: Callable):
+    """``compute()``, or its answer kept from an earlier request on the same data.
+
+    Parameters
+    ----------
+    conn : Connection
+        The request's connection (its store and data generation make part of the key).
+    kind, key : str
+        What is asked (``"values"``) and its parameters (a canonical query string).
+    compute : callable
+        Builds the answer; the answer must not be changed by callers.
+    """
+    caches = current_app.extensions.setdefault("mapapp_answers", {})
+    if kind not in caches:
+        caches[kind] = AnswerCache(BUDGETS.get(kind, MAX_BYTES))
+    full_key = (str(conn.engine.url), data_generation(conn), kind, key)
+    return caches[kind].get_or_compute(full_key, compute)
+
+
+def prewarm(app, delay_s: float = 2.0) -> threading.Thread:
+    """Compute, in the background, the map's values of the default view for every year.
+
+    For a map of thousands of units a year's answer takes about a second to build;
+    built once per process (and again after each data change), a year change then
+    answers from the cache. Runs the real request path in-process, after ``delay_s``
+    so the first visitor's page does not wait for it.
+    """
+    import time
+
+    cfg = app.config
+    paths = [f"/api/values?indicator={cfg['DEFAULT_INDICATOR']}&year={year}&format=columns"
+             for year in range(cfg["FIRST_YEAR"], cfg["LAST_YEAR"] + 1)]
+
+    def run() -> None:
+        time.sleep(delay_s)
+        client = app.test_client()
+        for path in paths:
+            client.get(path)
+
+    thread = threading.Thread(target=run, name="mapapp-prewarm", daemon=True)
+    thread.start()
+    return thread

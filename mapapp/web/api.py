@@ -1,0 +1,155 @@
+"""JSON API: units (GeoJSON), indicators, values, projects, boundary versions.
+
+Geometry responses are keyed by the boundary version's checksum (ETag) so a
+browser never downloads the same geometry twice; values are a small separate payload.
+"""
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from mapapp.query import read as query
+from mapapp.query.answers import cached
+from mapapp.present.choropleth import build_view, columns
+from mapapp.web.transport import accepts_gzip
+from mapapp.store.db import connection
+from mapapp.present.viewstate import BadRequest, parse, parse_year
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+
+@bp.errorhandler(BadRequest)
+@bp.errorhandler(query.NotFound)
+def _bad_request(error):
+    return jsonify({"error": str(error)}), 400
+
+
+@bp.before_request
+def _require_data():
+    missing = current_app.config.get("MISSING_INPUTS")
+    if missing:
+        return jsonify({"error": "the app has no data yet: missing input files", "missing": missing}), 503
+    return None
+
+
+def _cached_json(body: str, etag: str, max_age: int) -> Response:
+    """A JSON response with an ETag; answers 304 when the client already has it."""
+    response = Response(body, mimetype="application/json")
+    response.set_etag(etag)
+    response.cache_control.public = True
+    response.cache_control.max_age = max_age
+    return response.make_conditional(request)
+
+
+@bp.get("/versions")
+def versions():
+    """Boundary versions and the version used for each year of the range."""
+    conn = connection()
+    cfg = current_app.config
+    years = {y: query.version_for_year(conn, y).id for y in range(cfg["FIRST_YEAR"], cfg["LAST_YEAR"] + 1)}
+    return jsonify({
+        "versions": [v.__dict__ for v in query.versions(conn)],
+        "years": {str(y): v for y, v in years.items()},
+    })
+
+
+@bp.get("/units")
+def units():
+    """GeoJSON of the units valid on 31 December of ``year`` (or of boundary ``version``)."""
+    conn = connection()
+    version = _requested_version(conn)
+    # A version's geometry never changes without its checksum changing.
+    return _cached_json(query.units_geojson(conn, version.id), version.checksum, 86400)
+
+
+def _requested_version(conn) -> query.Version:
+    """The boundary version named by ``version=ID``, or the one in force in ``year=YYYY``."""
+    if "version" in request.args:
+        return query.version_by_id(conn, request.args["version"])
+    return query.version_for_year(conn, parse_year(request.args.get("year"), current_app.config))
+
+
+@bp.get("/geometry")
+def geometry():
+    """The web map's geometry pack of a boundary version at a level of detail (see :mod:`mapapp.packs`).
+
+    ``version=ID`` (or ``year=YYYY``) and ``level=N`` (0 = coarsest, the default). Sent
+    gzip-compressed as stored; the ETag is the pack's checksum.
+    """
+    conn = connection()
+    version = _requested_version(conn)
+    level = request.args.get("level", "0")
+    if not level.isdigit():
+        raise BadRequest(f"level must be a whole number (0 = coarsest), not {level!r}")
+    digest, body = query.pack(conn, version.id, int(level))
+    gzipped = accepts_gzip()
+    response = Response(body if gzipped else gzip.decompress(body), mimetype="application/json")
+    if gzipped:
+        response.headers["Content-Encoding"] = "gzip"
+    response.vary.add("Accept-Encoding")
+    response.set_etag(digest)
+    response.cache_control.public = True
+    response.cache_control.max_age = 365 * 86400 if request.args.get("v") == digest[:16] else 86400
+    return response.make_conditional(request)
+
+
+@bp.get("/indicators")
+def indicators():
+    """The indicator catalogue with the years that have data and whether they are illustrative."""
+    conn = connection()
+    lang = request.args.get("lang", "vi")
+    years = query.indicator_years(conn)
+    out = []
+    for ind in query.catalogue(conn).values():
+        info = years.get(ind.id, {"years": [], "illustrative_years": []})
+        out.append({
+            "id": ind.id, "name_vi": ind.name_vi, "name_en": ind.name_en, "name": ind.name(lang),
+            "unit": ind.unit(lang), "unit_vi": ind.unit_vi, "unit_en": ind.unit_en, "kind": ind.kind,
+            "higher_is_better": ind.higher_is_better, "decimals": ind.decimals,
+            "years": info["years"], "illustrative_years": info["illustrative_years"],
+            "illustrative": bool(info["illustrative_years"]),
+        })
+    return jsonify({"indicators": out})
+
+
+@bp.get("/values")
+def values():
+    """One record per unit of the year: value, source, illustrative flag, class and colour.
+
+    ``units_year=YYYY`` draws the year's data on a later year's units (aggregated along
+    the registry's successor links; each record names the units it was built from and,
+    when it cannot be built, why); ``compare=YYYY`` gives the change since that year on
+    a common geography (diverging classes centred on zero, percentage points for rates);
+    ``min``/``max`` mark the records passing the threshold (``highlight``).
+    ``format=columns`` gives the same view in columns (see :func:`mapapp.choropleth.columns`),
+    small enough for maps of thousands of units.
+    """
+    conn = connection()
+    if "year" not in request.args:
+        raise BadRequest("the parameter year is required (e.g. year=2021)")
+    if "indicator" not in request.args:
+        raise BadRequest("the parameter indicator is required (e.g. indicator=poverty_rate)")
+    state = parse(request.args, current_app.config, query.catalogue(conn).keys())
+    form = "columns" if request.args.get("format") == "columns" else "records"
+
+    def answer() -> str:
+        view = build_view(conn, state)
+        if form == "columns":
+            view = columns(conn, view)
+        return json.dumps(view, ensure_ascii=False, separators=(",", ":"))
+
+    body = cached(conn, "values-" + form, state.query_string(), answer)
+    return _cached_json(body, hashlib.sha256(body.encode()).hexdigest()[:32], 60)
+
+
+@bp.get("/projects")
+def projects():
+    """Projects active in ``year`` with their sites (units valid that year)."""
+    conn = connection()
+    year = parse_year(request.args.get("year"), current_app.config)
+    body = json.dumps({"year": year, "projects": query.projects_for_year(conn, year)},
+                      ensure_ascii=False, separators=(",", ":"))
+    return _cached_json(body, hashlib.sha256(body.encode()).hexdigest()[:32], 60)

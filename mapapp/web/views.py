@@ -1,0 +1,417 @@
+"""HTML pages and their .json twins: the map (``/``), the planner tools, and the missing-data explanation.
+
+Planner pages: ``/ranking`` (+ ``.json``, ``.csv``, ``.xlsx``), ``/communes/<code>``
+(+ ``.json``), ``/district`` (+ ``.json``) and ``/compare`` (+ ``.json``). Their
+state lives in the query string, like the map's.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from functools import lru_cache
+from urllib.parse import quote, urlencode
+
+from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request, url_for
+
+from mapapp.present import choropleth, classify, district, profiles, ranking
+from mapapp.core import i18n
+from mapapp.query import read as query
+from mapapp.query.answers import cached
+from mapapp.web.assets import missing_assets
+from mapapp.store.db import connection
+from mapapp.present.mapview import render_parts
+from mapapp.present.viewstate import BadRequest, ViewState, format_threshold, parse, parse_count, parse_optional_year, with_changes
+
+bp = Blueprint("views", __name__)
+
+
+@bp.before_app_request
+def _require_data():
+    """Without input data, every page explains what is missing instead of failing."""
+    missing = current_app.config.get("MISSING_INPUTS")
+    if missing and request.blueprint not in ("api", "assets") and request.endpoint != "static":
+        return render_template("missing.html", missing=missing,
+                               shared_dir=current_app.config["SHARED_DIR"]), 503
+    return None
+
+
+@bp.get("/")
+def index():
+    """The map page; its state comes from, and is kept in, the query string."""
+    conn = connection()
+    catalogue = query.catalogue(conn)
+    notice = None
+    try:
+        state = parse(request.args, current_app.config, catalogue.keys())
+    except BadRequest as error:
+        notice = str(error)
+        state = parse({"lang": request.args.get("lang", "vi")} if request.args.get("lang") in ("vi", "en") else {},
+                      current_app.config, catalogue.keys())
+    lang = state.lang
+    config = page_config(conn, catalogue, state)
+    parts = _map_parts()
+    version = config["versions"][str(state.geography_year)]
+    values_query = with_changes(state, projects=True, focus="").query_string()
+    preload = [f"{config['api']}/geometry?version={quote(version['id'])}&level=0&v={version['levels'][0]['checksum']}",
+               f"{config['api']}/values?{values_query}&format=columns"]
+    summary = district.summary(conn, lang)
+    chart, chart_legend = district.poverty_chart(summary["poverty"], lang)
+    return render_template(
+        "map.html", preload=preload, parts=parts, config_json=_json_block(config),
+        t=strings(conn, lang), lang=lang, state=state, catalogue=catalogue, methods=classify.METHODS,
+        notice=notice, missing_assets=missing_assets(current_app.config["ASSETS_DIR"]),
+        lang_query=with_changes(state, lang="en" if lang == "vi" else "vi").query_string(),
+        years=config["years"], district=summary, district_chart=chart, district_legend=chart_legend,
+        nav=_nav(state),
+    )
+
+
+def strings(conn, lang: str) -> dict[str, str]:
+    """The interface strings in ``lang``, naming the configured atlas's area."""
+    return i18n.bundle(lang, query.area_name(conn, lang))
+
+
+def _json_block(data) -> str:
+    """JSON for a ``<script type="application/json">`` block (no ``</`` can close it early)."""
+    return json.dumps(data, ensure_ascii=False).replace("</", "<\\/")
+
+
+def _nav(state: ViewState) -> dict:
+    """Links between the planner pages, keeping the view (indicator, year, language...)."""
+    plain = with_changes(state, focus="")
+    lang = {"lang": "en"} if state.lang == "en" else {}
+    compare_year = state.compare if state.compare is not None else _default_other_year(state.year)
+    side = with_changes(plain, compare=None, year=min(state.year, compare_year))
+    return {
+        "map": url_for("views.index") + "?" + plain.query_string(),
+        "ranking": url_for("views.ranking_page") + "?" + plain.query_string(),
+        "compare": url_for("views.compare_page") + "?" + side.query_string()
+                   + "&" + urlencode({"year2": max(state.year, compare_year)}),
+        # The district summary is Hướng Hóa's own (real district series): not for other atlases.
+        "district": url_for("views.district_page") + ("?" + urlencode(lang) if lang else "")
+                    if current_app.extensions.get("mapapp_atlas") is None else None,
+    }
+
+
+def _default_other_year(year: int) -> int:
+    cfg = current_app.config
+    return cfg["FIRST_YEAR"] if year != cfg["FIRST_YEAR"] else cfg["LAST_YEAR"] - 1
+
+
+def _map_parts() -> dict:
+    """The folium map parts for this app (rendered once), registered for :func:`map_script`."""
+    parts = render_parts(_area_bounds(), url_for("static", filename="").rstrip("/"),
+                         url_for("assets.vendor", package="x", filename="y").rsplit("/", 2)[0],
+                         _static_version())
+    current_app.extensions.setdefault("mapapp_scripts", {})[parts["digest"]] = parts["script"]
+    return parts
+
+
+@bp.get("/map-script/<digest>.js")
+def map_script(digest: str):
+    """The folium map's start-up script, served as a file (no inline script on the page)."""
+    scripts = current_app.extensions.get("mapapp_scripts", {})
+    if digest not in scripts:
+        _map_parts()  # another worker process rendered the page: render it here too
+    script = scripts.get(digest) or current_app.extensions["mapapp_scripts"].get(digest)
+    if script is None:
+        abort(404)
+    response = current_app.response_class(script, mimetype="text/javascript")
+    response.cache_control.public = True
+    response.cache_control.max_age = 7 * 86400
+    return response
+
+
+def page_config(conn, catalogue, state) -> dict:
+    """Everything the page script needs at start: state, years, versions, strings, planner links."""
+    cfg = current_app.config
+    years = list(range(cfg["FIRST_YEAR"], cfg["LAST_YEAR"] + 1))
+    version_of_year = {y: query.version_for_year(conn, y) for y in years}
+    return {
+        "state": state.__dict__,
+        "years": years,
+        "versions": {str(y): {"id": v.id, "checksum": v.checksum[:16], "unit_count": v.unit_count,
+                              "levels": query.pack_levels(conn, v.id)}
+                     for y, v in version_of_year.items()},
+        "canvasMinUnits": cfg["CANVAS_MIN_UNITS"],
+        "minZoom": 7 if current_app.extensions.get("mapapp_atlas") is None else 4,
+        "indicators": {i.id: {"name": i.name(state.lang), "unit": i.unit(state.lang), "kind": i.kind,
+                              "higher_is_better": i.higher_is_better} for i in catalogue.values()},
+        "strings": strings(conn, state.lang),
+        "api": url_for("api.values").rsplit("/", 1)[0],
+        "exportBase": url_for("views.index") + "export",
+        "rankingBase": url_for("views.ranking_page"),
+        "compareBase": url_for("views.compare_page"),
+        "profileBase": url_for("views.index") + "communes/",
+    }
+
+
+def _area_bounds() -> tuple:
+    """Bounds of the mapped area over every boundary version (for the initial view)."""
+    conn = connection()
+    versions = query.versions(conn)
+    key = tuple(v.checksum for v in versions)
+    cache = current_app.extensions.setdefault("mapapp_bounds", {})
+    if key not in cache:
+        cache[key] = _bounds_of(conn, versions)
+    return cache[key]
+
+
+def _bounds_of(conn, versions) -> tuple:
+    south, west, north, east = 90.0, 180.0, -90.0, -180.0
+    for version in versions:
+        outline = query.version_outline(conn, version.id)
+        for lon, lat in _coords(outline["coordinates"]):
+            south, north = min(south, lat), max(north, lat)
+            west, east = min(west, lon), max(east, lon)
+    return ((south, west), (north, east))
+
+
+def _coords(nested):
+    if isinstance(nested[0], (int, float)):
+        yield nested
+        return
+    for item in nested:
+        yield from _coords(item)
+
+
+@lru_cache(maxsize=1)
+def _static_version_for(folder: str) -> str:
+    import hashlib
+    from pathlib import Path
+
+    digest = hashlib.sha256()
+    for path in sorted(Path(folder).glob("*")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def _static_version() -> str:
+    return _static_version_for(current_app.static_folder)
+
+
+# --------------------------------------------------------------------------
+# Planner pages
+# --------------------------------------------------------------------------
+
+def _state(conn, args=None) -> ViewState:
+    """The view state of the request (raises BadRequest)."""
+    return parse(request.args if args is None else args, current_app.config, query.catalogue(conn).keys())
+
+
+def _fallback_state(conn) -> ViewState:
+    lang = request.args.get("lang")
+    return _state(conn, {"lang": lang} if lang in ("vi", "en") else {})
+
+
+def _json_response(payload: dict) -> Response:
+    response = current_app.response_class(json.dumps(payload, ensure_ascii=False, separators=(",", ":")),
+                                          mimetype="application/json")
+    return response
+
+
+def _json_error(error: Exception, status: int = 400) -> Response:
+    response = jsonify({"error": str(error)})
+    response.status_code = status
+    return response
+
+
+def _page_common(conn, state: ViewState) -> dict:
+    """Template values every planner page uses."""
+    cfg = current_app.config
+    return {
+        "t": strings(conn, state.lang), "lang": state.lang, "state": state, "catalogue": query.catalogue(conn),
+        "years": list(range(cfg["FIRST_YEAR"], cfg["LAST_YEAR"] + 1)), "last_year": cfg["LAST_YEAR"],
+        "nav": _nav(state), "missing_assets": missing_assets(cfg["ASSETS_DIR"]),
+    }
+
+
+def _ranking_query(state: ViewState, sort: str, order: str, indicator) -> str:
+    extra = {}
+    if sort != "value":
+        extra["sort"] = sort
+    if order != ranking.default_order(indicator, sort):
+        extra["order"] = order
+    return state.query_string() + ("&" + urlencode(extra) if extra else "")
+
+
+@bp.get("/ranking", defaults={"fmt": "html"})
+@bp.get("/ranking.<any(json, csv, xlsx):fmt>")
+def ranking_page(fmt: str):
+    """The commune ranking of a view, as a page, JSON, CSV (UTF-8 with BOM) or XLSX, with the same filters."""
+    conn = connection()
+    try:
+        state = with_changes(_state(conn), focus="")
+        indicator = query.indicator(conn, state.indicator)
+        sort, order = ranking.parse_options(request.args, state, indicator)
+        offset, limit = _page_window(fmt) if fmt in ("html", "json") else (0, None)
+        table = cached(conn, "ranking", f"{state.query_string()}&sort={sort}&order={order}",
+                       lambda: ranking.build_ranking(conn, state, sort, order))
+    except (BadRequest, query.NotFound) as error:
+        if fmt != "html":
+            return _json_error(error)
+        state = _fallback_state(conn)
+        indicator = query.indicator(conn, state.indicator)
+        sort, order, notice = "value", ranking.default_order(indicator), str(error)
+        table = ranking.window(ranking.build_ranking(conn, state, sort, order), 0, RANKING_PAGE_ROWS)
+        return _render_ranking(conn, state, table, sort, order, indicator, notice), 400
+    if fmt in ("csv", "xlsx"):
+        return _download(table, state, fmt, request.url)
+    table = ranking.window(table, offset, limit)
+    if fmt == "json":
+        return _json_response({**table, "query": _ranking_query(state, sort, order, indicator)})
+    return _render_ranking(conn, state, table, sort, order, indicator, None)
+
+
+#: Rows per page of the ranking page (a country has 11,163 communes); downloads have them all.
+RANKING_PAGE_ROWS = 500
+
+
+def _page_window(fmt: str) -> tuple[int, int | None]:
+    """``offset`` and ``limit`` of the request (the JSON twin gives every row unless limited)."""
+    offset = parse_count("offset", request.args.get("offset"), 0)
+    limit = parse_count("limit", request.args.get("limit"), None if fmt == "json" else RANKING_PAGE_ROWS)
+    return offset, (limit or None)
+
+
+def _render_ranking(conn, state, table, sort, order, indicator, notice):
+    query_string = _ranking_query(state, sort, order, indicator)
+    return render_template(
+        "ranking.html", ranking=table, sort=sort, order=order, notice=notice, query_string=query_string,
+        page_query=lambda offset: query_string + f"&offset={offset}",
+        lang_query=_ranking_query(with_changes(state, lang="en" if state.lang == "vi" else "vi"), sort, order,
+                                  indicator),
+        map_query=state.query_string(), **_page_common(conn, state))
+
+
+def _download(table: dict, state: ViewState, fmt: str, link: str) -> Response:
+    if fmt == "csv":
+        data, mimetype = ranking.to_csv(table, state.lang), "text/csv; charset=utf-8"
+    else:
+        data = ranking.to_xlsx(table, state.lang, link)
+        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    response = Response(data, mimetype=mimetype)
+    response.headers.set("Content-Disposition", "attachment", filename=ranking.filename(table, fmt))
+    return response
+
+
+@bp.get("/communes/<code>", defaults={"fmt": "html"})
+@bp.get("/communes/<code>.<any(json):fmt>")
+def profile_page(code: str, fmt: str):
+    """A commune's profile: every indicator over the years (charts and table), projects, registry links."""
+    conn = connection()
+    lang = request.args.get("lang", "vi") if request.args.get("lang") in ("vi", "en") else "vi"
+    cfg = current_app.config
+    years = list(range(cfg["FIRST_YEAR"], cfg["LAST_YEAR"] + 1))
+    valid_from = request.args.get("valid_from")
+    try:
+        profile = profiles.build_profile(conn, code, valid_from, years, lang)
+    except query.NotFound as error:
+        if fmt == "json":
+            return _json_error(error, 404)
+        state = _fallback_state(conn)
+        return render_template("profile.html", profile=None, error=str(error), **_page_common(conn, state)), 404
+    if fmt == "json":
+        return _json_response(profile)
+    starts = profiles.version_start_years(conn)
+    charts_by_id = {s["id"]: profiles.chart(s, years, lang, starts) for s in profile["series"] if s["has_values"]}
+    state = _profile_state(conn, profile, lang)
+    unit = profile["unit"]
+    return render_template(
+        "profile.html", profile=profile, charts=charts_by_id, error=None,
+        link=lambda u: _profile_url(u, lang),
+        map_link=lambda indicator, year: url_for("views.index") + "?" + urlencode(
+            {"indicator": indicator, "year": year, "focus": unit["code"], **({"lang": "en"} if lang == "en" else {})}),
+        lang_query=urlencode({"valid_from": unit["valid_from"], **({} if lang == "en" else {"lang": "en"})}),
+        **_page_common(conn, state))
+
+
+def _profile_state(conn, profile: dict, lang: str) -> ViewState:
+    year = profile["map_year"] or current_app.config["DEFAULT_YEAR"]
+    return _state(conn, {"year": str(year), "lang": lang})
+
+
+def _profile_url(unit: dict, lang: str) -> str:
+    params = {"valid_from": unit["valid_from"], **({"lang": "en"} if lang == "en" else {})}
+    return url_for("views.profile_page", code=unit["code"]) + "?" + urlencode(params)
+
+
+@bp.get("/district", defaults={"fmt": "html"})
+@bp.get("/district.<any(json):fmt>")
+def district_page(fmt: str):
+    """The district's real figures: series by indicator, the report's figures, and conflicts between sources."""
+    conn = connection()
+    lang = request.args.get("lang", "vi") if request.args.get("lang") in ("vi", "en") else "vi"
+    summary = district.summary(conn, lang)
+    if fmt == "json":
+        return _json_response(summary)
+    chart, chart_legend = district.poverty_chart(summary["poverty"], lang, width=560)
+    state = _fallback_state(conn)
+    return render_template("district.html", district=summary, chart=chart, chart_legend=chart_legend,
+                           report_file=district.REPORT_FILE, value_text=district.value_text,
+                           lang_query="" if lang == "en" else "lang=en", **_page_common(conn, state))
+
+
+@bp.get("/compare", defaults={"fmt": "html"})
+@bp.get("/compare.<any(json):fmt>")
+def compare_page(fmt: str):
+    """Two years of one indicator side by side: two synchronised maps with one shared legend."""
+    conn = connection()
+    notice = None
+    try:
+        state, year2 = _compare_state(conn)
+        pair = choropleth.build_pair(conn, state, year2) if fmt == "json" else None
+    except (BadRequest, query.NotFound) as error:
+        if fmt == "json":
+            return _json_error(error)
+        notice = str(error)
+        state, year2 = _fallback_state(conn), current_app.config["LAST_YEAR"]
+    if fmt == "json":
+        if request.args.get("format") == "columns":
+            pair = {**pair, **{side: choropleth.columns(conn, pair[side]) for side in ("left", "right")}}
+        return _json_response(pair)
+    config = page_config(conn, query.catalogue(conn), state)
+    config.update(year2=year2, compareJson=url_for("views.compare_page", fmt="json"),
+                  vendor=url_for("assets.vendor", package="leaflet", filename="x").rsplit("/", 1)[0])
+    query_string = state.query_string() + "&" + urlencode({"year2": year2})
+    swapped = with_changes(state, lang="en" if state.lang == "vi" else "vi").query_string()
+    return render_template("compare.html", year2=year2, notice=notice, config_json=_json_block(config),
+                           query_string=query_string, lang_query=swapped + "&" + urlencode({"year2": year2}),
+                           **_page_common(conn, state)), (400 if notice else 200)
+
+
+def _compare_state(conn) -> tuple[ViewState, int]:
+    """The left map's view and the right map's year (``year2``); ``units_year`` must fit both years."""
+    args = request.args.to_dict()
+    year2 = parse_optional_year("year2", args.pop("year2", None), current_app.config)
+    args.pop("compare", None)
+    state = _state(conn, args)
+    if year2 is None:
+        year2 = _default_other_year(state.year)
+    if state.units_year is not None and state.units_year < year2:
+        raise BadRequest(f"units_year={state.units_year} is earlier than year2={year2}: merged units cannot be split")
+    return replace(state, compare=None), year2
+
+
+@bp.app_template_filter("fmt")
+def _format_filter(value, decimals: int = 0, lang: str = "vi") -> str:
+    """Jinja filter: a number in the page's language format (``1.234,5``)."""
+    return classify.format_number(value, decimals, lang)
+
+
+@bp.app_template_global("source_link")
+def _source_link(title, url, title_attr: str = ""):
+    """A source as HTML: a link when its URL is http(s), plain text otherwise (both escaped)."""
+    from markupsafe import Markup, escape
+
+    label = escape(title or url or "")
+    extra = f' title="{escape(title_attr)}"' if title_attr else ""
+    if url and str(url).lower().startswith(("http://", "https://")):
+        return Markup(f'<a href="{escape(url)}" rel="noopener noreferrer"{extra}>{label}</a>')
+    return Markup(f"<span{extra}>{label}</span>") if extra else label
+
+
+@bp.app_template_filter("threshold")
+def _threshold_filter(value) -> str:
+    """Jinja filter: a threshold as typed in the form and the query string (``30``, ``12.5``)."""
+    return format_threshold(value)
