@@ -56,7 +56,7 @@ def _year(client) -> int:
 @pytest.mark.parametrize("grouped", [False, True], ids=["one-path-per-unit", "grouped-by-colour"])
 def test_png_colour_of_each_commune_is_the_api_colour(atlas_app, atlas_client, monkeypatch, grouped):
     if grouped:  # draw this province the way the national map is drawn
-        monkeypatch.setattr(export, "GROUP_MIN_UNITS", 50)
+        monkeypatch.setattr(export.style, "GROUP_MIN_UNITS", 50)
     year = _year(atlas_client)
     values = atlas_client.get(f"/api/values?indicator=area&year={year}").get_json()
     assert not values["illustrative"]  # official figures: no stamp across the map
@@ -95,7 +95,7 @@ def test_names_are_printed_up_to_the_label_limit_and_left_out_above(atlas_app, a
     assert 141 <= export.LABEL_MAX_UNITS
     printed = texts() & names
     assert len(printed) >= 40  # most communes have room for their name at this scale
-    monkeypatch.setattr(export, "LABEL_MAX_UNITS", 100)
+    monkeypatch.setattr(export.style, "LABEL_MAX_UNITS", 100)
     shown = texts()
     assert not shown & names
     assert any("141 units" in t for t in shown)  # the rest of the sheet is unchanged
