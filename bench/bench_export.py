@@ -239,8 +239,8 @@ def split_png(app, url: str) -> str:
     from urllib.parse import parse_qsl, urlsplit
 
     from mapapp.present import export
+    from mapapp.store.catalogue import load_catalogue
     from mapapp.store.db import connection
-    from mapapp.ingest.indicators import load_catalogue
 
     args = dict(parse_qsl(urlsplit(url).query))
     with app.test_request_context():

@@ -286,8 +286,8 @@ def big_csv(config: dict) -> bytes:
     """~34 000 values: three indicators for every unit of 2019, years 1500-2019."""
     sys.path.insert(0, str(REPO))
     from mapapp import create_app
-    from mapapp.store.db import get_engine
     from mapapp.geo.units import load_units, year_end
+    from mapapp.store.db import get_engine
 
     app = create_app(dict(config, SEED_ON_START=False))
     with app.app_context():

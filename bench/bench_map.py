@@ -57,11 +57,11 @@ from flask import Flask, Response, request, send_from_directory  # noqa: E402
 from werkzeug.serving import make_server  # noqa: E402
 
 from mapapp import create_app
-from mapapp.query import read as query
 from mapapp.present.choropleth import build_view
-from mapapp.store.db import connection
-from mapapp.ingest.indicators import load_catalogue
 from mapapp.present.viewstate import parse
+from mapapp.query import read as query
+from mapapp.store.catalogue import load_catalogue
+from mapapp.store.db import connection
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",

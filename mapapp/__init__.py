@@ -55,8 +55,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.setdefault("DATABASE_URL", default_database_url(app.instance_path, app.config["ATLAS"]))
     app.teardown_appcontext(close_connection)
 
+    from mapapp.cli import accounts as auth_cli
+    from mapapp.cli import commands as cli
+    from mapapp.cli import imports as import_cli
     from mapapp.web import api, assets, auth, exports, imports_web, security, transport, views
-    from mapapp.cli import accounts as auth_cli, commands as cli, imports as import_cli
 
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
@@ -92,8 +94,8 @@ def _configure_atlas(app: Flask) -> None:
 def _seed_on_start(app: Flask) -> None:
     """Fill the store on first start; record what is missing instead of failing."""
     from mapapp.cli.commands import inputs_for
-    from mapapp.store.db import get_engine
     from mapapp.ingest.seed import seed
+    from mapapp.store.db import get_engine
 
     atlas = app.extensions["mapapp_atlas"]
     if atlas is not None:

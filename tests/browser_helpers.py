@@ -11,10 +11,10 @@ Call :meth:`MapSession.assert_clean` at the end of a test.
 """
 from __future__ import annotations
 
-from contextlib import contextmanager
-from pathlib import Path
 import json
 import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest

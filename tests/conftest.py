@@ -112,11 +112,11 @@ def csrf_of(html: str) -> str:
 
 def add_user(app, username: str, role: str, password: str = TEST_PASSWORD) -> None:
     """Create an account in ``app``'s store (as ``flask create-user`` does)."""
-    from mapapp.web import auth
+    from mapapp.store import users
     from mapapp.store.db import get_engine
 
     with app.app_context():
-        auth.create_user(auth.ensure_schema(get_engine()), username, password, role, update=True)
+        users.create_user(users.ensure_schema(get_engine()), username, password, role, update=True)
 
 
 def login(client, username: str, password: str = TEST_PASSWORD):

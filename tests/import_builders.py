@@ -6,8 +6,8 @@ import unicodedata
 
 import sqlalchemy as sa
 
-from mapapp.store import db
 from mapapp.geo.units import load_units, year_end
+from mapapp.store import db
 
 SOURCE = "QĐ 125/QĐ-UBND ngày 10/01/2022"
 

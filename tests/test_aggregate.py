@@ -9,7 +9,6 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
-
 from conftest import needs_shared
 
 pytestmark = needs_shared

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import pytest
-
 from conftest import REPO_ROOT, make_app, needs_shared
 
 pytestmark = needs_shared

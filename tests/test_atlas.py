@@ -15,12 +15,12 @@ import numpy as np
 import pytest
 import shapely
 import sqlalchemy as sa
-
 from conftest import REPO_ROOT, SHARED_DIR, make_app, needs_shared
+
 from mapapp.core import atlas as atlas_mod
+from mapapp.geo import packs
 from mapapp.ingest import atlas_seed
 from mapapp.store import db
-from mapapp.geo import packs
 
 pytestmark = needs_shared
 PROVINCE = "quang-tri"

@@ -9,8 +9,7 @@ import json
 import shutil
 
 import pytest
-
-from browser_helpers import CHROMIUM, chromium_browser, session_opener, api, open_session  # noqa: F401 (fixture)
+from browser_helpers import CHROMIUM, api, chromium_browser, open_session, session_opener  # noqa: F401 (fixture)
 from conftest import REPO_ROOT, make_app, needs_shared
 
 pytestmark = [
@@ -68,8 +67,9 @@ def blend(hex_colour: str, alpha: float, background: tuple[int, int, int]) -> tu
 
 
 def pixel(page, x: float, y: float) -> tuple[int, int, int]:
-    from PIL import Image
     import io
+
+    from PIL import Image
 
     shot = page.screenshot(clip={"x": x, "y": y, "width": 1, "height": 1})
     return Image.open(io.BytesIO(shot)).convert("RGB").getpixel((0, 0))

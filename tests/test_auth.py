@@ -8,8 +8,7 @@ import pytest
 import sqlalchemy as sa
 from conftest import TEST_PASSWORD, add_user, client_as, csrf_of, login, make_app, needs_shared
 
-from mapapp.web import auth
-from mapapp.store import db
+from mapapp.store import db, users
 
 pytestmark = needs_shared
 
@@ -220,7 +219,7 @@ def test_password_change_and_deactivation_end_sessions(fresh_app):
     client = login(fresh_app.test_client(), "hoa", "a new password")
     with fresh_app.app_context():
         user_id = next(u["id"] for u in users_table(fresh_app) if u["username"] == "hoa")
-        auth.update_user(db.get_engine(), user_id, "editor", active=False)
+        users.update_user(db.get_engine(), user_id, "editor", active=False)
     assert client.get("/import").status_code == 302
     refused = fresh_app.test_client()
     token = csrf_of(refused.get("/login").get_data(as_text=True))
@@ -267,7 +266,7 @@ def test_login_attempts_are_rate_limited_per_ip_and_username(fresh_app):
     assert _attempt(fresh_app.test_client(), "khanh", TEST_PASSWORD, ip="10.0.0.6").status_code == 302
     # the window passes
     with fresh_app.app_context():
-        limiter = auth.LoginLimiter(db.get_engine(), fresh_app.config)
+        limiter = users.LoginLimiter(db.get_engine(), fresh_app.config)
         import time
         assert limiter.blocked_for("10.0.0.5", "khanh") > 0
         assert limiter.blocked_for("10.0.0.5", "khanh", now=time.time() + 901) == 0

@@ -14,8 +14,15 @@ import sqlite3
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-
-from browser_helpers import CHROMIUM, chromium_browser, session_opener, POINT_INSIDE_UNIT_JS, MapSession, api, open_session  # noqa: F401 (fixture)
+from browser_helpers import (  # noqa: F401 (fixture)
+    CHROMIUM,
+    POINT_INSIDE_UNIT_JS,
+    MapSession,
+    api,
+    chromium_browser,
+    open_session,
+    session_opener,
+)
 from conftest import needs_shared
 
 pytestmark = [

@@ -7,7 +7,6 @@ import pytest
 
 from mapapp.present import classify as c
 
-
 # ---------------------------------------------------------------- breaks
 
 def test_quantiles_balanced_on_1_to_100():

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from browser_helpers import CHROMIUM, chromium_browser, session_opener, MapSession  # noqa: F401 (fixture)
+from browser_helpers import CHROMIUM, MapSession, chromium_browser, session_opener  # noqa: F401 (fixture)
 from conftest import TEST_PASSWORD, add_user, client_as, needs_shared
 
 pytestmark = [

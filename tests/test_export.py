@@ -10,14 +10,14 @@ from collections import Counter
 
 import pypdf
 import pytest
+from conftest import needs_shared
 from PIL import Image
 from shapely.geometry import Point, shape
 
-from conftest import needs_shared
 from mapapp.present import classify, export
+from mapapp.present.viewstate import ViewState
 from mapapp.query import read as query
 from mapapp.store.db import connection
-from mapapp.present.viewstate import ViewState
 
 pytestmark = needs_shared
 

@@ -18,15 +18,15 @@ from collections import Counter
 import numpy as np
 import pytest
 import shapely
+from conftest import needs_shared
 from PIL import Image
 from pyproj import Geod
 from shapely.geometry import Point, shape
 
-from conftest import needs_shared
 from mapapp.present import export
+from mapapp.present.viewstate import ViewState
 from mapapp.query import read as query
 from mapapp.store.db import connection
-from mapapp.present.viewstate import ViewState
 
 pytestmark = needs_shared
 SVG_NS = "{http://www.w3.org/2000/svg}"

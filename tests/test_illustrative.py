@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from mapapp.ingest import illustrative as il
 from mapapp.geo.units import read_registry
+from mapapp.ingest import illustrative as il
 
 REPO = Path(__file__).parents[1]
 SHARED = REPO.parent / "shared"

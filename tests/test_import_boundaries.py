@@ -10,9 +10,11 @@ from conftest import SHARED_DIR, client_as, needs_shared
 from import_builders import import_count
 
 from mapapp.geo import boundaries
+from mapapp.ingest import encodings, transaction, undo
+from mapapp.ingest.boundary_crs import resolve_crs
+from mapapp.ingest.boundary_files import BoundaryRequest
+from mapapp.ingest.boundary_import import apply_boundaries, read_boundary_file
 from mapapp.store import db
-from mapapp.ingest import encodings, importing
-from mapapp.ingest.boundary_import import BoundaryRequest, apply_boundaries, read_boundary_file, resolve_crs
 
 pytestmark = needs_shared
 
@@ -59,7 +61,7 @@ def vn2000_shapefile_zip(tmp_path, prj: str | None = "epsg", encoding="tcvn3") -
 
 def parse(app, data, filename, **kw):
     with app.app_context():
-        options = importing.options_from_config(app.config, who="test", source="Sở TN&MT")
+        options = transaction.options_from_config(app.config, who="test", source="Sở TN&MT")
         request = BoundaryRequest(valid_from=kw.pop("valid_from", "2016-01-01"),
                                   valid_to=kw.pop("valid_to", "2019-12-31"), **kw)
         return read_boundary_file(db.get_engine(), data, filename, request, options), options
@@ -97,7 +99,7 @@ def max_distance_m(served: dict, source) -> float:
 def test_tm3_zone_datum_shift_is_the_7_parameter_one():
     crs, note = resolve_crs("EPSG:9212")
     assert note == "" and crs.to_epsg() == 9212
-    from mapapp.ingest.boundary_import import transformation_of
+    from mapapp.ingest.boundary_crs import transformation_of
     assert "VN-2000 to WGS 84" in transformation_of(crs) and "allpark" not in transformation_of(crs)
     crs, note = resolve_crs(DATUMLESS_PRJ)
     assert crs.to_epsg() == 9212 and "TOWGS84" in note
@@ -173,7 +175,7 @@ def test_undo_restores_previous_versions_exactly(fresh_app, tmp_path):
     assert client.get("/api/units?year=2017").get_json()["version"] == f"import-{import_id}"
     assert client.get("/api/units?year=2018").get_json()["version"] == f"2008-after-{import_id}"
     with fresh_app.app_context():
-        importing.undo_import(db.get_engine(), import_id, "test")
+        undo.undo_import(db.get_engine(), import_id, "test")
     assert all_boundary_rows(fresh_app) == before
     assert client.get("/api/units?year=2017").get_json()["version"] == "2008"
 

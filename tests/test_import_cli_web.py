@@ -15,11 +15,10 @@ import pytest
 from conftest import REPO_ROOT, SHARED_DIR, client_as, make_app, needs_shared
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from import_builders import (SOURCE, import_count, long_csv, poverty_annex_xlsx, poverty_rows, units_of,
-                             value_rows)
+from import_builders import SOURCE, import_count, long_csv, poverty_annex_xlsx, poverty_rows, units_of, value_rows
 
+from mapapp.ingest import indicator_import, transaction
 from mapapp.store import db
-from mapapp.ingest import importing
 
 pytestmark = needs_shared
 
@@ -209,10 +208,10 @@ _CELL = st.one_of(
 @pytest.fixture(scope="module")
 def reference(app):
     with app.app_context():
-        from mapapp.ingest.indicators import load_catalogue
         from mapapp.geo.units import load_units
+        from mapapp.store.catalogue import load_catalogue
         with db.get_engine().connect() as conn:
-            return load_units(conn), load_catalogue(conn), importing.options_from_config(app.config, source="x",
+            return load_units(conn), load_catalogue(conn), transaction.options_from_config(app.config, source="x",
                                                                                           year=2021)
 
 
@@ -233,7 +232,7 @@ def test_random_cells_import_or_report_never_raise(reference, grid, header):
         ws.append(row)
     out = io.BytesIO()
     book.save(out)
-    parsed = importing.parse_indicator_file(out.getvalue(), "random.xlsx", registry, catalogue, options)
+    parsed = indicator_import.parse_indicator_file(out.getvalue(), "random.xlsx", registry, catalogue, options)
     assert parsed.entries or parsed.errors
 
 
@@ -241,7 +240,7 @@ def test_random_cells_import_or_report_never_raise(reference, grid, header):
 @given(data=st.binary(max_size=400), name=st.sampled_from(["r.csv", "r.xlsx", "r.xls"]))
 def test_random_bytes_are_reported_never_raise(reference, data, name):
     registry, catalogue, options = reference
-    parsed = importing.parse_indicator_file(data, name, registry, catalogue, options)
+    parsed = indicator_import.parse_indicator_file(data, name, registry, catalogue, options)
     assert parsed.entries or parsed.errors
 
 
@@ -251,7 +250,7 @@ def test_random_bytes_are_reported_never_raise(reference, data, name):
 def test_random_csv_text_is_reported_never_raises(reference, text, header):
     registry, catalogue, options = reference
     data = (header + text).encode("utf-8", errors="surrogatepass")
-    parsed = importing.parse_indicator_file(data, "r.csv", registry, catalogue, options)
+    parsed = indicator_import.parse_indicator_file(data, "r.csv", registry, catalogue, options)
     assert parsed.entries or parsed.errors
 
 

@@ -4,14 +4,24 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 from conftest import client_as, needs_shared
-from import_builders import (SOURCE, data_row_of, import_count, long_csv, nfd, poverty_annex_xls,
-                             poverty_annex_xlsx, poverty_rows, units_of, value_rows)
+from import_builders import (
+    SOURCE,
+    data_row_of,
+    import_count,
+    long_csv,
+    nfd,
+    poverty_annex_xls,
+    poverty_annex_xlsx,
+    poverty_rows,
+    units_of,
+    value_rows,
+)
 
-from mapapp.store import db
-from mapapp.ingest import importing
-from mapapp.ingest.importing import NotANumber, parse_number
-from mapapp.ingest.unit_match import UnitMatcher
 from mapapp.geo.units import Unit
+from mapapp.ingest import indicator_import, transaction, undo, value_writes
+from mapapp.ingest.numbers import NotANumber, parse_number
+from mapapp.ingest.unit_match import UnitMatcher
+from mapapp.store import db
 
 pytestmark = needs_shared
 
@@ -20,8 +30,8 @@ def run(app, data, filename="phu-luc.xlsx", **kw):
     """Parse + dry run with the app's store."""
     kw.setdefault("source", SOURCE)
     with app.app_context():
-        options = importing.options_from_config(app.config, who="test", **kw)
-        parsed, changes = importing.read_and_plan(db.get_engine(), data, filename, options)
+        options = transaction.options_from_config(app.config, who="test", **kw)
+        parsed, changes = indicator_import.read_and_plan(db.get_engine(), data, filename, options)
     return parsed, changes, options
 
 
@@ -29,7 +39,7 @@ def apply(app, data, filename="phu-luc.xlsx", **kw):
     parsed, changes, options = run(app, data, filename, **kw)
     assert not parsed.errors, "\n".join(map(str, parsed.errors))
     with app.app_context():
-        return importing.apply_indicator_import(db.get_engine(), parsed, options)
+        return indicator_import.apply_indicator_import(db.get_engine(), parsed, options)
 
 
 def stored(app, code, year, indicator, valid_from=""):
@@ -106,7 +116,7 @@ def test_annex_with_merged_headers_and_total_row(fresh_app):
     assert roles["Tổng số hộ"] == "households:value"
     # 21 units x (poverty, near poverty, households)
     assert len(parsed.entries) == 3 * len(units)
-    counts = importing.summarise(changes)
+    counts = value_writes.summarise(changes)
     assert counts["changed"] == 2 * len(units)  # the illustrative rates
     import_id = apply(fresh_app, data)
     lia = next(r for r in rows if r[0] == "Xã Lìa")
@@ -218,8 +228,8 @@ def test_planted_errors_are_reported_and_nothing_is_written(fresh_app, case):
     problem = hits[0]
     assert problem.file == "phu-luc.xlsx" and problem.sheet == "PL01"
     assert problem.row == data_row_of(offset) and problem.column == column and problem.text is not None
-    with fresh_app.app_context(), pytest.raises(importing.ImportRefused):
-        importing.apply_indicator_import(db.get_engine(), parsed, options)
+    with fresh_app.app_context(), pytest.raises(transaction.ImportRefused):
+        indicator_import.apply_indicator_import(db.get_engine(), parsed, options)
     assert value_rows(fresh_app) == before and import_count(fresh_app) == 0
 
 
@@ -280,7 +290,7 @@ def test_dry_run_shows_new_changed_unchanged_and_writes_nothing(fresh_app):
     apply(fresh_app, poverty_annex_xlsx(rows, year=2021))
     rows[0][2] += 1
     _p, changes, _ = run(fresh_app, poverty_annex_xlsx(rows, year=2021))
-    counts = importing.summarise(changes)
+    counts = value_writes.summarise(changes)
     assert counts == {"new": 0, "changed": 1, "unchanged": 3 * len(units) - 1}
     (change,) = [c for c in changes if c.kind == "changed"]
     assert change.entry.unit.name == rows[0][0] and change.old["numerator"] == rows[0][2] - 1
@@ -297,7 +307,7 @@ def test_cached_answers_follow_an_import_and_its_undo(fresh_app):
     values, table = [client.get(p).get_json() for p in paths]
     assert values["illustrative"] is False and table["illustrative"] is False
     with fresh_app.app_context():
-        importing.undo_import(db.get_engine(), import_id, "test")
+        undo.undo_import(db.get_engine(), import_id, "test")
     assert [client.get(p).get_json() for p in paths] == before
 
 
@@ -308,17 +318,17 @@ def test_undo_restores_the_previous_values_exactly(fresh_app):
     after_first = value_rows(fresh_app)
     second = apply(fresh_app, poverty_annex_xlsx(poverty_rows(units, seed=5), year=2021))
     with fresh_app.app_context():
-        with pytest.raises(importing.UndoRefused, match="later imports"):
-            importing.undo_import(db.get_engine(), first)
-        importing.undo_import(db.get_engine(), second, "test")
+        with pytest.raises(value_writes.UndoRefused, match="later imports"):
+            undo.undo_import(db.get_engine(), first)
+        undo.undo_import(db.get_engine(), second, "test")
         assert value_rows(fresh_app) == after_first
-        importing.undo_import(db.get_engine(), first, "test")
-        with pytest.raises(importing.UndoRefused):
-            importing.undo_import(db.get_engine(), first)
+        undo.undo_import(db.get_engine(), first, "test")
+        with pytest.raises(value_writes.UndoRefused):
+            undo.undo_import(db.get_engine(), first)
     assert value_rows(fresh_app) == original
     with fresh_app.app_context():
         with db.get_engine().connect() as conn:
-            history = importing.list_imports(conn)
+            history = transaction.list_imports(conn)
     assert [h["status"] for h in history] == ["undone", "undone"]
     assert history[0]["filename"] == "phu-luc.xlsx" and len(history[0]["checksum"]) == 64
     assert history[0]["source_document"] == SOURCE and history[0]["created_by"] == "test"

@@ -8,9 +8,9 @@ import sqlalchemy as sa
 from conftest import client_as, needs_shared
 from import_builders import SOURCE, import_count, nfd, value_rows
 
-from mapapp.store import db
-from mapapp.ingest import importing, project_import
+from mapapp.ingest import project_import, transaction, undo
 from mapapp.ingest.project_import import parse_budget, parse_point
+from mapapp.store import db
 
 pytestmark = needs_shared
 
@@ -45,7 +45,7 @@ GOOD = [
 def parse(app, data, **kw):
     kw.setdefault("source", SOURCE)
     with app.app_context():
-        options = importing.options_from_config(app.config, who="test", **kw)
+        options = transaction.options_from_config(app.config, who="test", **kw)
         return project_import.read_projects_file(db.get_engine(), data, "du-an.xlsx", options), options
 
 
@@ -93,7 +93,7 @@ def test_project_import_apply_and_undo(fresh_app):
     names = {p["name"] for p in body["projects"]}
     assert {"Nước sạch cho bản làng", "Sinh kế bền vững"} <= names
     with fresh_app.app_context():
-        importing.undo_import(db.get_engine(), import_id, "test")
+        undo.undo_import(db.get_engine(), import_id, "test")
     assert stored_projects(fresh_app) == before_projects and value_rows(fresh_app) == before_values
 
 
@@ -113,7 +113,7 @@ def test_project_errors_are_reported_and_nothing_is_written(fresh_app, column, v
     hits = [p for p in parsed.errors if message in p.message]
     assert hits, [str(p) for p in parsed.problems]
     assert hits[0].row == 4 and hits[0].sheet == "Dự án"
-    with fresh_app.app_context(), pytest.raises(importing.ImportRefused):
+    with fresh_app.app_context(), pytest.raises(transaction.ImportRefused):
         project_import.apply_projects(db.get_engine(), parsed, options)
     assert stored_projects(fresh_app) == before and import_count(fresh_app) == 0
 

@@ -2,8 +2,8 @@
 import numpy as np
 import shapely
 
-from mapapp.geo import packs
 from mapapp.core.atlas import Level
+from mapapp.geo import packs
 
 
 def test_overlapping_units_are_simplified_one_by_one_and_outlined():

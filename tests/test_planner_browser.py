@@ -8,8 +8,7 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-
-from browser_helpers import CHROMIUM, chromium_browser, POINT_INSIDE_UNIT_JS, MapSession, api, open_session  # noqa: F401 (fixture)
+from browser_helpers import CHROMIUM, POINT_INSIDE_UNIT_JS, MapSession, api, chromium_browser, open_session  # noqa: F401 (fixture)
 from conftest import needs_shared
 
 pytestmark = [

@@ -5,7 +5,6 @@ import re
 import sqlite3
 
 import pytest
-
 from conftest import SHARED_DIR, needs_shared
 
 pytestmark = needs_shared
@@ -102,8 +101,7 @@ def test_profile_escapes_hostile_names(fresh_app):
 # --- district summary ------------------------------------------------------------------------------
 
 def test_district_summary_comes_from_the_store_and_shows_both_conflicting_figures(client, app):
-    from mapapp.store.db import connection
-    from mapapp.present.district import district_facts
+    from mapapp.store.db import connection, district_facts
 
     with app.app_context():
         stored = connection().execute(district_facts.select()).all()

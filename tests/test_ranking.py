@@ -7,7 +7,6 @@ import sqlite3
 
 import openpyxl
 import pytest
-
 from conftest import needs_shared
 
 pytestmark = needs_shared

@@ -5,9 +5,9 @@ from conftest import needs_shared
 from import_builders import SOURCE, poverty_annex_xlsx, poverty_rows, units_of, value_rows
 from test_import_projects import GOOD, projects_xlsx, stored_projects
 
-from mapapp.store import db
 from mapapp.cli.commands import inputs_for
 from mapapp.ingest.seed import seed
+from mapapp.store import db
 
 pytestmark = needs_shared
 

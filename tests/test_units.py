@@ -5,13 +5,12 @@ import json
 
 import pytest
 import shapely
+from conftest import SHARED_DIR, needs_shared
 from shapely.geometry import shape
 
 from mapapp.geo import boundaries, units
-from mapapp.query import read as query
 from mapapp.geo.units import year_end
-
-from conftest import SHARED_DIR, needs_shared
+from mapapp.query import read as query
 
 pytestmark = needs_shared
 

@@ -14,8 +14,8 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from mapapp.web import auth
 from mapapp.store import backup as backups
+from mapapp.store import users
 from mapapp.store.db import get_engine
 
 EXIT_ERROR = 1
@@ -28,7 +28,7 @@ def _fail(message: str) -> None:
 
 @click.command("create-user")
 @click.argument("name")
-@click.option("--role", type=click.Choice(auth.ROLES), required=True,
+@click.option("--role", type=click.Choice(users.ROLES), required=True,
               help="viewer (xem), editor (nhập dữ liệu, hoàn tác), admin (quản lý tài khoản).")
 @click.option("--password-stdin", is_flag=True,
               help="Đọc mật khẩu từ dòng đầu của stdin / read the password from stdin's first line (scripts).")
@@ -37,8 +37,8 @@ def _fail(message: str) -> None:
 def create_user_command(name: str, role: str, password_stdin: bool, update: bool) -> None:
     """Tạo tài khoản / create an account (the password is asked twice, hidden, and stored hashed)."""
     try:
-        username = auth.normalise_username(name)
-    except auth.AccountError as error:
+        username = users.normalise_username(name)
+    except users.AccountError as error:
         _fail(str(error))
         return
     if password_stdin:
@@ -47,8 +47,8 @@ def create_user_command(name: str, role: str, password_stdin: bool, update: bool
         password = click.prompt("Mật khẩu / password", hide_input=True,
                                 confirmation_prompt="Nhập lại / repeat the password")
     try:
-        made = auth.create_user(auth.ensure_schema(get_engine()), username, password, role, update=update)
-    except auth.AccountError as error:
+        made = users.create_user(users.ensure_schema(get_engine()), username, password, role, update=update)
+    except users.AccountError as error:
         _fail(str(error))
         return
     verb = "đã tạo / created" if made["created"] else "đã cập nhật / updated"
@@ -59,8 +59,8 @@ def create_user_command(name: str, role: str, password_stdin: bool, update: bool
 @with_appcontext
 def users_command() -> None:
     """Danh sách tài khoản / list the accounts."""
-    with auth.ensure_schema(get_engine()).connect() as conn:
-        rows = auth.list_users(conn)
+    with users.ensure_schema(get_engine()).connect() as conn:
+        rows = users.list_users(conn)
     if not rows:
         click.echo("chưa có tài khoản / no accounts yet: flask --app mapapp create-user NAME --role admin")
     for row in rows:

@@ -21,8 +21,8 @@ def inputs_for(app: Flask) -> Inputs:
 @with_appcontext
 def init_db_command(force: bool) -> None:
     """Create the database and fill it from ../shared and geodata/ (idempotent)."""
-    from mapapp.store.db import get_engine
     from mapapp.ingest.seed import seed
+    from mapapp.store.db import get_engine
 
     inputs = inputs_for(current_app)
     missing = inputs.missing()
@@ -82,9 +82,9 @@ def export_map_command(indicator, year, years, small_multiples, fmt, out, size, 
                        method, k, palette, projects) -> None:
     """Export print-quality maps (PNG/PDF/SVG), the same files as the map page's export links."""
     from mapapp.present import export
-    from mapapp.store.db import connection
-    from mapapp.ingest.indicators import load_catalogue
     from mapapp.present.viewstate import BadRequest, with_changes
+    from mapapp.store.catalogue import load_catalogue
+    from mapapp.store.db import connection
 
     if current_app.config.get("MISSING_INPUTS"):
         raise click.ClickException("the app has no data yet: missing input files "

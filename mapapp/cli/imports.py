@@ -13,7 +13,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from mapapp.ingest import importing
+from mapapp.ingest import indicator_import, numbers, templates, transaction, undo, value_writes
 
 EXIT_ERROR = 1
 
@@ -78,10 +78,10 @@ def import_indicators_command(file: Path, year, source, columns, who, dry_run) -
     """Nhập số liệu chỉ tiêu / import indicator values from .xlsx, .xls or .csv."""
     from mapapp.store.db import get_engine
 
-    options = importing.options_from_config(current_app.config, year=year, source=source, who=_who(who),
+    options = transaction.options_from_config(current_app.config, year=year, source=source, who=_who(who),
                                             columns=_parse_columns(columns))
     engine = get_engine()
-    parsed, changes = importing.read_and_plan(engine, _read(file), file.name, options, progress=_progress)
+    parsed, changes = indicator_import.read_and_plan(engine, _read(file), file.name, options, progress=_progress)
     _print_tables(parsed)
     if _print_problems(parsed.problems):
         _fail(f"{len(parsed.errors)} lỗi, không ghi gì / {len(parsed.errors)} errors, nothing written")
@@ -89,7 +89,7 @@ def import_indicators_command(file: Path, year, source, columns, who, dry_run) -
     if dry_run:
         click.echo("(chạy thử: không ghi gì / dry run: nothing written)")
         return
-    import_id = importing.apply_indicator_import(engine, parsed, options, progress=_progress)
+    import_id = indicator_import.apply_indicator_import(engine, parsed, options, progress=_progress)
     click.echo(f"đã nhập / imported: lần nhập #{import_id} (hoàn tác / undo: flask --app mapapp undo-import "
                f"{import_id})")
 
@@ -103,7 +103,7 @@ def _print_tables(parsed) -> None:
 
 def _print_changes(changes, every: bool) -> None:
     """Print each new and changed value (all of them in a dry run, else the first 50)."""
-    counts = importing.summarise(changes)
+    counts = value_writes.summarise(changes)
     shown = [c for c in changes if c.kind != "unchanged"]
     if not every and len(shown) > 50:
         click.echo(f"  ({len(shown) - 50} thay đổi nữa không in; xem bằng --dry-run / "
@@ -121,7 +121,7 @@ def _print_changes(changes, every: bool) -> None:
 
 
 def _num(value) -> str:
-    return "-" if value is None else importing.nice(value, 2)
+    return "-" if value is None else numbers.nice(value, 2)
 
 
 @click.command("import-projects")
@@ -135,7 +135,7 @@ def import_projects_command(file: Path, source, who, dry_run) -> None:
     from mapapp.ingest import project_import
     from mapapp.store.db import get_engine
 
-    options = importing.options_from_config(current_app.config, source=source, who=_who(who))
+    options = transaction.options_from_config(current_app.config, source=source, who=_who(who))
     engine = get_engine()
     parsed = project_import.read_projects_file(engine, _read(file), file.name, options)
     if _print_problems(parsed.problems):
@@ -161,11 +161,11 @@ def import_projects_command(file: Path, source, who, dry_run) -> None:
 @with_appcontext
 def import_boundaries_command(file: Path, valid_from, valid_to, crs, encoding, source, who, dry_run) -> None:
     """Nhập ranh giới xã / import commune boundaries (GeoJSON, zipped Shapefile, GeoPackage, KML)."""
-    from mapapp.ingest import boundary_import
+    from mapapp.ingest import boundary_files, boundary_import
     from mapapp.store.db import get_engine
 
-    options = importing.options_from_config(current_app.config, source=source, who=_who(who))
-    request = boundary_import.BoundaryRequest(valid_from=valid_from, valid_to=valid_to, crs=crs, encoding=encoding)
+    options = transaction.options_from_config(current_app.config, source=source, who=_who(who))
+    request = boundary_files.BoundaryRequest(valid_from=valid_from, valid_to=valid_to, crs=crs, encoding=encoding)
     engine = get_engine()
     parsed = boundary_import.read_boundary_file(engine, _read(file), file.name, request, options,
                                                 progress=_progress)
@@ -192,7 +192,7 @@ def imports_command(limit: int) -> None:
     from mapapp.store.db import get_engine
 
     with get_engine().connect() as conn:
-        rows = importing.list_imports(conn, limit)
+        rows = transaction.list_imports(conn, limit)
     if not rows:
         click.echo("chưa có lần nhập nào / no imports yet")
     for row in rows:
@@ -211,25 +211,25 @@ def undo_import_command(import_id: int, who) -> None:
     from mapapp.store.db import get_engine
 
     try:
-        result = importing.undo_import(get_engine(), import_id, _who(who))
-    except importing.UndoRefused as error:
+        result = undo.undo_import(get_engine(), import_id, _who(who))
+    except value_writes.UndoRefused as error:
         _fail(f"LỖI/ERROR: {error}")
         return
     click.echo(f"đã hoàn tác lần nhập #{import_id} / undone ({result['values_restored']} giá trị/values restored)")
 
 
 @click.command("import-template")
-@click.argument("group", type=click.Choice(sorted(importing.TEMPLATE_GROUPS)))
+@click.argument("group", type=click.Choice(sorted(templates.TEMPLATE_GROUPS)))
 @click.option("--year", type=int, required=True)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
 @with_appcontext
 def import_template_command(group: str, year: int, out: Path) -> None:
     """Tải mẫu phụ lục / write an .xlsx template with the units valid in YEAR."""
-    from mapapp.store.db import get_engine
     from mapapp.geo.units import load_units
+    from mapapp.store.db import get_engine
 
     with get_engine().connect() as conn:
-        data = importing.indicator_template(load_units(conn), group, year)
+        data = templates.indicator_template(load_units(conn), group, year)
     out.write_bytes(data)
     click.echo(f"đã ghi / wrote {out}")
 

@@ -1,4 +1,9 @@
-"""User-facing text in Vietnamese (default) and English."""
+"""Every user-facing string, in Vietnamese (default) and English side by side: one table, one shape.
+
+Pages, exports, the CLI and error pages read it through :func:`text` (one string), :func:`bundle`
+(the map page's strings) or :func:`section` (the strings of one area, such as ``auth.`` or ``import.``,
+with the prefix removed). A key missing in English falls back to Vietnamese.
+"""
 from __future__ import annotations
 
 STRINGS: dict[str, dict[str, str]] = {
@@ -158,6 +163,167 @@ STRINGS: dict[str, dict[str, str]] = {
     "side_by_side": {"vi": "Hai năm cạnh nhau", "en": "Two years side by side"},
     "year2": {"vi": "Năm thứ hai", "en": "Second year"},
     "shared_legend": {"vi": "Một chú giải chung cho cả hai bản đồ", "en": "One legend for both maps"},
+    # --- accounts and login (mapapp.web.auth) ------------------------------------------------------
+    "auth.login": {"vi": 'Đăng nhập', "en": 'Log in'},
+    "auth.logout": {"vi": 'Đăng xuất', "en": 'Log out'},
+    "auth.username": {"vi": 'Tên đăng nhập', "en": 'Username'},
+    "auth.password": {"vi": 'Mật khẩu', "en": 'Password'},
+    "auth.password2": {"vi": 'Nhập lại mật khẩu', "en": 'Repeat the password'},
+    "auth.submit": {"vi": 'Đăng nhập', "en": 'Log in'},
+    "auth.bad_login": {"vi": 'Tên đăng nhập hoặc mật khẩu không đúng.', "en": 'Wrong username or password.'},
+    "auth.too_many": {
+        "vi": 'Đăng nhập sai quá nhiều lần. Hãy thử lại sau {minutes} phút.',
+        "en": 'Too many failed logins. Try again in {minutes} minutes.',
+    },
+    "auth.logged_out": {"vi": 'Đã đăng xuất.', "en": 'You have logged out.'},
+    "auth.login_needed": {"vi": 'Hãy đăng nhập để tiếp tục.', "en": 'Please log in to continue.'},
+    "auth.forbidden": {
+        "vi": 'Tài khoản {user} ({role}) không có quyền mở trang này (cần quyền {needed}).',
+        "en": 'The account {user} ({role}) may not open this page ({needed} needed).',
+    },
+    "auth.forbidden_anon": {"vi": 'Cần đăng nhập (quyền {needed}).', "en": 'You need to log in ({needed}).'},
+    "auth.csrf": {
+        "vi": 'Biểu mẫu đã hết hạn hoặc không hợp lệ (thiếu mã CSRF). Hãy tải lại trang rồi gửi lại.',
+        "en": 'The form has expired or is not valid (CSRF token missing or wrong). Reload the page and send it again.',
+    },
+    "auth.signed_in_as": {"vi": 'Đăng nhập: {user} ({role})', "en": 'Logged in: {user} ({role})'},
+    "auth.back_map": {"vi": '← Bản đồ', "en": '← Map'},
+    "auth.import": {"vi": 'Nhập dữ liệu', "en": 'Import data'},
+    "auth.lang": {"vi": 'English', "en": 'Tiếng Việt'},
+    "auth.users": {"vi": 'Tài khoản', "en": 'Accounts'},
+    "auth.role": {"vi": 'Quyền', "en": 'Role'},
+    "auth.active": {"vi": 'Hoạt động', "en": 'Active'},
+    "auth.created": {"vi": 'Tạo lúc', "en": 'Created'},
+    "auth.last_login": {"vi": 'Đăng nhập gần nhất', "en": 'Last login'},
+    "auth.save": {"vi": 'Lưu', "en": 'Save'},
+    "auth.create": {"vi": 'Tạo tài khoản', "en": 'Create account'},
+    "auth.user_created": {"vi": 'Đã tạo tài khoản {user}.', "en": 'Account {user} created.'},
+    "auth.user_saved": {"vi": 'Đã lưu tài khoản {user}.', "en": 'Account {user} saved.'},
+    "auth.new_password": {"vi": 'Mật khẩu mới (để trống = giữ nguyên)', "en": 'New password (empty = keep)'},
+    "auth.role_viewer": {"vi": 'xem', "en": 'viewer'},
+    "auth.role_editor": {"vi": 'biên tập', "en": 'editor'},
+    "auth.role_admin": {"vi": 'quản trị', "en": 'admin'},
+    "auth.last_admin": {
+        "vi": 'Không thể bỏ quyền hoặc khóa quản trị viên cuối cùng.',
+        "en": 'The last active admin cannot be demoted or deactivated.',
+    },
+    # --- data import pages (mapapp.web.imports_web) ------------------------------------------------
+    "import.title": {"vi": 'Nhập dữ liệu', "en": 'Import data'},
+    "import.back_map": {"vi": '← Bản đồ', "en": '← Map'},
+    "import.indicators": {"vi": 'Số liệu chỉ tiêu', "en": 'Indicator values'},
+    "import.indicators_help": {
+        "vi": 'Tệp .xlsx, .xls hoặc .csv: dạng dọc (xã, năm, chỉ tiêu, giá trị) hoặc phụ lục (mỗi xã một dòng: tổng số hộ, hộ nghèo, hộ cận nghèo...).',
+        "en": 'An .xlsx, .xls or .csv file: long format (commune, year, indicator, value) or an annex (one row per commune: households, poor, near-poor...).',
+    },
+    "import.projects": {"vi": 'Dự án NGO/tài trợ', "en": 'NGO/donor projects'},
+    "import.projects_help": {
+        "vi": 'Tệp .xlsx hoặc .csv: tên, nhà tài trợ, lĩnh vực, xã, thôn, năm bắt đầu/kết thúc, kinh phí, đơn vị tiền, tọa độ, nguồn.',
+        "en": 'An .xlsx or .csv file: name, donor, sector, communes, villages, start/end year, budget, currency, coordinates, source.',
+    },
+    "import.boundaries": {"vi": 'Ranh giới xã', "en": 'Commune boundaries'},
+    "import.boundaries_help": {
+        "vi": 'GeoJSON, Shapefile nén .zip, GeoPackage hoặc KML. VN-2000 được chuyển đúng về WGS84.',
+        "en": 'GeoJSON, zipped Shapefile, GeoPackage or KML. VN-2000 is transformed properly to WGS84.',
+    },
+    "import.file": {"vi": 'Tệp', "en": 'File'},
+    "import.year": {"vi": 'Năm', "en": 'Year'},
+    "import.year_help": {
+        "vi": 'để trống nếu tiêu đề bảng ghi năm',
+        "en": 'leave empty when the table title names the year',
+    },
+    "import.source": {"vi": 'Văn bản nguồn', "en": 'Source document'},
+    "import.source_help": {"vi": 'vd. QĐ 125/QĐ-UBND ngày 10/01/2022', "en": 'e.g. QĐ 125/QĐ-UBND ngày 10/01/2022'},
+    "import.preview": {"vi": 'Xem trước', "en": 'Preview'},
+    "import.recheck": {"vi": 'Kiểm tra lại', "en": 'Check again'},
+    "import.confirm": {"vi": 'Xác nhận nhập', "en": 'Confirm import'},
+    "import.cancel": {"vi": 'Hủy', "en": 'Cancel'},
+    "import.history": {"vi": 'Lịch sử nhập', "en": 'Import history'},
+    "import.none_yet": {"vi": 'Chưa có lần nhập nào.', "en": 'No imports yet.'},
+    "import.undo": {"vi": 'Hoàn tác', "en": 'Undo'},
+    "import.undone": {"vi": 'đã hoàn tác', "en": 'undone'},
+    "import.applied": {"vi": 'đã nhập', "en": 'applied'},
+    "import.when": {"vi": 'Thời gian', "en": 'When'},
+    "import.kind": {"vi": 'Loại', "en": 'Kind'},
+    "import.filename": {"vi": 'Tệp', "en": 'File'},
+    "import.checksum": {"vi": 'Mã kiểm tra (SHA-256)', "en": 'Checksum (SHA-256)'},
+    "import.errors": {"vi": 'Lỗi — không thể nhập', "en": 'Errors — cannot import'},
+    "import.warnings": {"vi": 'Cảnh báo', "en": 'Warnings'},
+    "import.no_errors": {"vi": 'Không có lỗi.', "en": 'No errors.'},
+    "import.changes": {"vi": 'Thay đổi sẽ ghi', "en": 'What will change'},
+    "import.new": {"vi": 'mới', "en": 'new'},
+    "import.changed": {"vi": 'thay đổi', "en": 'changed'},
+    "import.unchanged": {"vi": 'giữ nguyên', "en": 'unchanged'},
+    "import.commune": {"vi": 'Xã', "en": 'Commune'},
+    "import.indicator": {"vi": 'Chỉ tiêu', "en": 'Indicator'},
+    "import.old": {"vi": 'Cũ', "en": 'Old'},
+    "import.value": {"vi": 'Mới', "en": 'New'},
+    "import.columns": {"vi": 'Các cột nhận ra', "en": 'Recognised columns'},
+    "import.column": {"vi": 'Cột', "en": 'Column'},
+    "import.header": {"vi": 'Tiêu đề', "en": 'Header'},
+    "import.role": {"vi": 'Là', "en": 'Role'},
+    "import.ignore": {"vi": '(bỏ qua)', "en": '(ignore)'},
+    "import.template": {"vi": 'Tải mẫu phụ lục (.xlsx)', "en": 'Download an annex template (.xlsx)'},
+    "import.group": {"vi": 'Nhóm chỉ tiêu', "en": 'Indicator group'},
+    "import.download": {"vi": 'Tải về', "en": 'Download'},
+    "import.detail": {"vi": 'Chi tiết lần nhập', "en": 'Import details'},
+    "import.illustrative": {"vi": 'minh họa', "en": 'illustrative'},
+    "import.valid_from": {"vi": 'Hiệu lực từ', "en": 'Valid from'},
+    "import.valid_to": {"vi": 'đến (để trống = còn hiệu lực)', "en": 'to (empty = still valid)'},
+    "import.crs": {"vi": 'Hệ tọa độ nếu tệp không ghi', "en": 'CRS if the file has none'},
+    "import.encoding": {"vi": 'Bảng mã tên', "en": 'Name encoding'},
+    "import.auto": {"vi": 'tự nhận biết', "en": 'detect'},
+    "import.done": {"vi": 'Đã nhập xong: lần nhập #{id}.', "en": 'Imported: import #{id}.'},
+    "import.undo_done": {"vi": 'Đã hoàn tác lần nhập #{id}.', "en": 'Import #{id} was undone.'},
+    "import.too_large": {"vi": 'Tệp quá lớn (tối đa {mb} MB).', "en": 'The file is too large (at most {mb} MB).'},
+    "import.expired": {
+        "vi": 'Tệp tải lên đã hết hạn, hãy tải lại.',
+        "en": 'The upload has expired: upload it again.',
+    },
+    "import.bad_type": {
+        "vi": 'Loại tệp không hỗ trợ: {ext}. Dùng: {allowed}.',
+        "en": 'Unsupported file type {ext}. Use: {allowed}.',
+    },
+    "import.no_file": {"vi": 'Chưa chọn tệp.', "en": 'No file chosen.'},
+    "import.decoded_names": {"vi": 'Tên đã giải mã', "en": 'Decoded names'},
+    "import.projects_found": {"vi": 'Dự án sẽ nhập', "en": 'Projects to import'},
+    "import.lang": {"vi": 'English', "en": 'Tiếng Việt'},
+    "import.by": {"vi": 'Người nhập', "en": 'By'},
+    "import.status": {"vi": 'Trạng thái', "en": 'Status'},
+    "import.source_short": {"vi": 'Nguồn', "en": 'Source'},
+    "import.accounts": {"vi": 'Tài khoản', "en": 'Accounts'},
+    "import.logout": {"vi": 'Đăng xuất', "en": 'Log out'},
+    # --- exported sheets (mapapp.present.export) ---------------------------------------------------
+    "export.unit": {"vi": 'Đơn vị tính: {unit}', "en": 'Unit: {unit}'},
+    "export.count": {"vi": 'Số đơn vị', "en": 'Units'},
+    "export.count_multi": {"vi": 'Số đơn vị × năm', "en": 'Unit-years'},
+    "export.classes": {"vi": 'Phân lớp: {method}, {n} lớp', "en": 'Classification: {method}, {n} classes'},
+    "export.classes_one": {"vi": 'Phân lớp: {method}, 1 lớp', "en": 'Classification: {method}, 1 class'},
+    "export.diverging": {"vi": 'thay đổi, đối xứng quanh 0', "en": 'change, symmetric around zero'},
+    "export.shared": {
+        "vi": 'Các lớp dùng chung cho mọi năm trên trang.',
+        "en": 'Classes are shared by all the years shown.',
+    },
+    "export.boundaries": {"vi": 'Ranh giới xã năm {year}, {n} đơn vị', "en": '{year} commune boundaries, {n} units'},
+    "export.boundaries_many": {
+        "vi": 'Ranh giới xã của từng năm: {groups}',
+        "en": 'Commune boundaries of each year: {groups}',
+    },
+    "export.boundaries_group": {"vi": '{years}: {n} đơn vị', "en": '{years}: {n} units'},
+    "export.caption": {"vi": '{year} ({n} đơn vị)', "en": '{year} ({n} units)'},
+    "export.projection": {
+        "vi": 'Lưới chiếu: WGS 84 / UTM múi 48N (EPSG:32648)',
+        "en": 'Projection: WGS 84 / UTM zone 48N (EPSG:32648)',
+    },
+    "export.exported": {"vi": 'Xuất ngày {date}', "en": 'Exported {date}'},
+    "export.stamp": {
+        "vi": 'DỮ LIỆU MINH HỌA — không phải số liệu chính thức',
+        "en": 'ILLUSTRATIVE DATA — not official figures',
+    },
+    "export.north": {"vi": 'B', "en": 'N'},
+    "export.sites": {"vi": 'Dự án NGO/tài trợ ({n} dự án)', "en": 'NGO/donor projects ({n})'},
+    "export.sites_multi": {"vi": 'Dự án NGO/tài trợ đang thực hiện', "en": 'NGO/donor projects active'},
+    # --- classification ----------------------------------------------------------------------------
+    "no_data": {"vi": 'Không có số liệu', "en": 'No data'},
 }
 
 
@@ -179,3 +345,8 @@ def bundle(lang: str, area: str | None = None) -> dict[str, str]:
         strings["area_district"] = area
         strings["illustrative_banner"] = text("illustrative_banner_area", lang)
     return strings
+
+
+def section(prefix: str, lang: str = "vi") -> dict[str, str]:
+    """The strings whose key starts with ``prefix`` (``"auth."``), keyed without it, in ``lang``."""
+    return {key[len(prefix):]: text(key, lang) for key in STRINGS if key.startswith(prefix)}

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from mapapp.store import db
 from mapapp.geo.units import Unit, successor_on, valid_on
+from mapapp.store import db
 
 PROJECTED_CRS = "EPSG:32648"  # WGS 84 / UTM 48N: metres, covers Quảng Trị
 GAP_WIDTH_M = 200.0  # slivers narrower than this are given to a neighbour

@@ -31,8 +31,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from mapapp.store import db
 from mapapp.core.atlas import Level
+from mapapp.store import db
 
 PACK_FORMAT = "mapapp-pack/2"  # 2: the outline has no holes
 WEB_CRS = "EPSG:3857"

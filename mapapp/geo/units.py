@@ -12,8 +12,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from mapapp.store import db
 from mapapp.core.names import nfc
+from mapapp.store import db
 
 
 @dataclass(frozen=True)

@@ -17,12 +17,12 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from mapapp.geo import boundaries, packs
-from mapapp.store import db
-from mapapp.ingest import importing, indicators
 from mapapp.core.atlas import Atlas
 from mapapp.core.names import nfc
+from mapapp.geo import boundaries, packs
+from mapapp.ingest import transaction
 from mapapp.ingest.seed import ILLUSTRATIVE_SOURCE, _SourceCache, _ValueWriter
+from mapapp.store import catalogue, db
 
 log = logging.getLogger(__name__)
 
@@ -213,10 +213,10 @@ def seed_atlas(engine: sa.Engine, atlas: Atlas, shared_dir: Path, geodata_dir: P
         unit_ids = _store_units(conn, serialised["units"])
         boundaries.store_versions(conn, [(spec, key, serialised)], unit_ids)
         packs.store(conn, atlas.version_id, built, len(serialised["units"]))
-        catalogue = indicators.read_catalogue(Path(geodata_dir) / "indicators.csv")
-        indicators.store_catalogue(conn, [i for i in catalogue if i.id in ATLAS_INDICATORS])
+        catalogue = catalogue.read_catalogue(Path(geodata_dir) / "indicators.csv")
+        catalogue.store_catalogue(conn, [i for i in catalogue if i.id in ATLAS_INDICATORS])
         conn.execute(sa.delete(db.indicator_values).where(db.indicator_values.c.origin == "seed"))
-        values = _ValueWriter(conn, importing.imported_value_keys(conn))
+        values = _ValueWriter(conn, transaction.imported_value_keys(conn))
         sources = _SourceCache(conn)
         _store_values(values, atlas, serialised["units"], unit_ids, sources)
         for lang in ("vi", "en"):

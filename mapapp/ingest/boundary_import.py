@@ -18,104 +18,38 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import re
 import tempfile
-import zipfile
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import sqlalchemy as sa
 
 from mapapp.geo import boundaries
-from mapapp.store import db
+from mapapp.geo.units import Unit, load_units
 from mapapp.ingest import encodings
 from mapapp.ingest.annex import fold
-from mapapp.ingest.importing import ImportRefused, Options, Problem, checksum_of, ensure_schema, record_import, safe_filename
+from mapapp.ingest.boundary_crs import _project
+from mapapp.ingest.boundary_files import BoundaryRequest, FeatureInfo, ParsedBoundaries, _read_frame, _reproject
+from mapapp.ingest.transaction import (
+    ImportRefused,
+    Options,
+    Problem,
+    checksum_of,
+    ensure_schema,
+    record_import,
+    register_undo,
+    safe_filename,
+)
 from mapapp.ingest.unit_match import UnitMatcher
-from mapapp.geo.units import Unit, load_units
+from mapapp.ingest.value_writes import UndoRefused
+from mapapp.store import db
 
-VN2000_UTM = {105.0: "EPSG:3405", 111.0: "EPSG:3406"}
-VN2000_GEOGRAPHIC = "EPSG:4756"
-_VN2000_NAMES = ("vn 2000", "vn2000", "vietnam 2000", "viet nam 2000", "vn 2000 datum")
 _CODE_FIELDS = ("code", "ma", "ma xa", "maxa", "ma dvhc", "madvhc", "ma dv", "gso", "gso code", "commune code",
                 "ma hanh chinh", "ma so")
 _NAME_FIELDS = ("name", "ten", "ten xa", "tenxa", "ten dvhc", "tendvhc", "xa", "commune", "ten don vi", "name vi",
                 "ten xa phuong")
 OVERLAP_REPORT_KM2 = 0.01
 IOU_WARNING = 0.9
-SUFFIXES = {".geojson": "geojson", ".json": "geojson", ".zip": "shapefile", ".gpkg": "gpkg", ".kml": "kml"}
-
-
-@dataclass
-class BoundaryRequest:
-    """What the user says about a boundary file."""
-
-    valid_from: str
-    valid_to: str = ""
-    crs: str | None = None
-    encoding: str | None = None
-
-
-@dataclass
-class FeatureInfo:
-    """One feature of the file as the preview shows it."""
-
-    index: int
-    raw_name: str
-    decoded_name: str
-    code: str = ""
-    unit_key: tuple[str, str] | None = None
-    unit_name: str = ""
-    area_km2: float | None = None
-
-
-@dataclass
-class ParsedBoundaries:
-    """A read and checked boundary file (nothing written yet)."""
-
-    filename: str
-    checksum: str
-    request: BoundaryRequest
-    problems: list[Problem] = field(default_factory=list)
-    features: list[FeatureInfo] = field(default_factory=list)
-    report: dict = field(default_factory=dict)
-    geoms: dict = field(default_factory=dict)  # unit key → polygon in boundaries.PROJECTED_CRS
-    units: list[Unit] = field(default_factory=list)
-
-    @property
-    def errors(self) -> list[Problem]:
-        """The problems that block the import."""
-        return [p for p in self.problems if p.level == "error"]
-
-    def error(self, message: str, row: int | None = None, text: str | None = None) -> None:
-        self.problems.append(Problem("error", message, self.filename, "", row, "", "", text))
-
-    def warn(self, message: str, row: int | None = None, text: str | None = None) -> None:
-        self.problems.append(Problem("warning", message, self.filename, "", row, "", "", text))
-
-    def report_lines(self) -> list[str]:
-        """The report as lines (CLI output, web preview)."""
-        r = self.report
-        lines = []
-        if "crs" in r:
-            lines.append(f"hệ tọa độ / CRS: {r['crs']}" + (f" — {r['crs_note']}" if r.get("crs_note") else ""))
-            lines.append(f"phép chuyển / transformation: {r.get('transformation', '')}")
-        if "encoding" in r:
-            lines.append(f"bảng mã tên / name encoding: {r['encoding']}")
-        if "features" in r:
-            lines.append(f"{r['features']} đối tượng / features, {len(self.geoms)} đơn vị / units")
-        for key, label in (("overlap_km2", "chồng lấn / overlaps"), ("gap_km2", "khe hở / gaps"),
-                           ("area_km2", "tổng diện tích / total area")):
-            if key in r:
-                lines.append(f"{label}: {r[key]:.3f} km²")
-        for pair in r.get("overlaps", [])[:10]:
-            lines.append(f"  chồng lấn / overlap {pair[0]} × {pair[1]}: {pair[2]:.3f} km²")
-        if r.get("previous"):
-            p = r["previous"]
-            lines.append(f"so với phiên bản trước / against the previous version {p['version']}: "
-                         f"khác nhau / differs by {p['changed_km2']:.3f} km² (IoU min {p['min_iou']:.3f})")
-        return lines
 
 
 # --- reading --------------------------------------------------------------------------------
@@ -193,189 +127,7 @@ def _change_dates(units: list[Unit], start: str, end: str) -> list[str]:
     return sorted(d for d in dates if d > start and (not end or d <= end))
 
 
-def _read_frame(data: bytes, filename: str, request: BoundaryRequest, parsed: ParsedBoundaries, tmp: Path):
-    """Write the upload under a server-chosen name in ``tmp`` and read its polygon layer."""
-    import pyogrio
-
-    kind = SUFFIXES.get(os.path.splitext(filename)[1].lower())
-    if kind is None:
-        parsed.error(f"loại tệp không hỗ trợ / unsupported file type; dùng / use: {', '.join(SUFFIXES)}")
-        return None
-    path = tmp / f"input{os.path.splitext(filename)[1].lower()}"
-    path.write_bytes(data)
-    source = _source_path(path, kind, parsed)
-    if source is None:
-        return None
-    legacy = kind == "shapefile" and (request.encoding or "").lower() not in ("utf-8", "utf8")
-    try:
-        layer = _polygon_layer(source, parsed)
-        kwargs = {"encoding": "latin1"} if legacy else {}
-        frame = pyogrio.read_dataframe(source, layer=layer, **kwargs)
-    except Exception as error:  # GDAL reports damaged files with many exception types
-        parsed.error(f"không đọc được tệp / cannot read the file: {error}")
-        return None
-    if len(frame) == 0:
-        parsed.error("tệp không có đối tượng nào / the file has no features")
-        return None
-    frame.attrs["legacy_read"] = legacy
-    return frame
-
-
-def _source_path(path: Path, kind: str, parsed: ParsedBoundaries) -> str | None:
-    if kind != "shapefile":
-        return str(path)
-    try:
-        with zipfile.ZipFile(path) as archive:
-            shapes = [n for n in archive.namelist() if n.lower().endswith(".shp") and not n.startswith("__MACOSX")]
-    except zipfile.BadZipFile:
-        parsed.error("tệp .zip hỏng / the .zip file is damaged")
-        return None
-    if not shapes:
-        parsed.error("tệp .zip không có shapefile (.shp) / no .shp inside the .zip")
-        return None
-    if len(shapes) > 1:
-        parsed.warn(f"có {len(shapes)} shapefile, dùng / using {shapes[0]}")
-    return f"/vsizip/{path}/{shapes[0]}"
-
-
-def _polygon_layer(source: str, parsed: ParsedBoundaries):
-    import pyogrio
-
-    layers = pyogrio.list_layers(source)
-    polygons = [name for name, geom in layers if geom and "polygon" in str(geom).lower()]
-    if len(layers) > 1:
-        chosen = polygons[0] if polygons else layers[0][0]
-        parsed.warn(f"tệp có {len(layers)} lớp, dùng lớp / the file has several layers, using '{chosen}'")
-        return chosen
-    return None
-
-
 # --- coordinate systems ---------------------------------------------------------------------
-
-def _tm3_codes() -> dict[float, str]:
-    import pyproj
-
-    out = {}
-    for code in range(9205, 9219):
-        params = {p.name: p.value for p in pyproj.CRS.from_epsg(code).coordinate_operation.params}
-        out[round(float(params["Longitude of natural origin"]), 4)] = f"EPSG:{code}"
-    return out
-
-
-def resolve_crs(crs) -> tuple[object, str]:
-    """The CRS to transform from, and a note when a datum-less VN-2000 CRS was replaced.
-
-    Raises
-    ------
-    ValueError
-        For a VN-2000 projection that matches none of the EPSG VN-2000 systems.
-    """
-    import pyproj
-
-    crs = pyproj.CRS.from_user_input(crs)
-    if not _is_vn2000(crs) or _has_datum_shift(crs):
-        return crs, ""
-    substitute = _vn2000_equivalent(crs)
-    if substitute is None:
-        raise ValueError("hệ tọa độ VN-2000 không rõ múi chiếu (không có TOWGS84); hãy ghi --crs EPSG:xxxx / a VN-2000 "
-                         "projection without TOWGS84 that matches no EPSG VN-2000 system: give --crs")
-    return pyproj.CRS.from_user_input(substitute), (
-        f"tệp .prj ghi VN-2000 nhưng thiếu tham số chuyển đổi (TOWGS84): dùng {substitute} / the .prj names "
-        f"VN-2000 without TOWGS84: using {substitute} (7-parameter datum shift)")
-
-
-def _is_vn2000(crs) -> bool:
-    datum = crs.datum.name if crs.datum else ""
-    text = fold(f"{datum} {crs.name} {crs.geodetic_crs.name if crs.geodetic_crs else ''}")
-    return any(name in text for name in _VN2000_NAMES)
-
-
-def _has_datum_shift(crs) -> bool:
-    """True for a CRS that is itself an EPSG VN-2000 system (PROJ knows its 7-parameter shift)
-    or that carries an explicit TOWGS84; a VN-2000 CRS described only by names (a .prj)
-    is replaced by the EPSG system with the same projection, whatever PROJ would guess."""
-    identity = crs.to_json_dict().get("id", {})
-    return identity.get("authority") == "EPSG" or "TOWGS84" in (crs.to_wkt("WKT1_GDAL") or "")
-
-
-def _vn2000_equivalent(crs) -> str | None:
-    if crs.is_geographic:
-        return VN2000_GEOGRAPHIC
-    op = crs.coordinate_operation
-    if op is None or "transverse mercator" not in op.method_name.lower():
-        return None
-    params = {p.name: p.value for p in op.params}
-    lon0 = round(float(params.get("Longitude of natural origin", -999)), 4)
-    scale = round(float(params.get("Scale factor at natural origin", 0)), 6)
-    easting = float(params.get("False easting", 0))
-    if easting != 500000 or float(params.get("False northing", 0)) != 0:
-        return None
-    if scale == 0.9999:
-        return _tm3_codes().get(lon0)
-    if scale == 0.9996:
-        return VN2000_UTM.get(lon0)
-    return None
-
-
-def transformation_of(crs) -> str:
-    """pyproj's description of the best operation from ``crs`` to WGS 84."""
-    from pyproj.transformer import TransformerGroup
-
-    group = TransformerGroup(crs, "EPSG:4326", always_xy=True)
-    return group.transformers[0].description if group.transformers else "?"
-
-
-def _reproject(frame, request: BoundaryRequest, parsed: ParsedBoundaries):
-    import pyproj
-
-    crs = frame.crs
-    if request.crs:
-        try:
-            given = pyproj.CRS.from_user_input(request.crs)
-        except pyproj.exceptions.CRSError as error:
-            parsed.error(f"--crs không hợp lệ / invalid --crs {request.crs!r}: {error}")
-            return None
-        if crs is not None and not given.equals(crs):
-            parsed.warn(f"tệp ghi hệ tọa độ {crs.name}; dùng --crs {request.crs} theo yêu cầu / the file says "
-                        f"{crs.name}; using --crs as asked")
-        crs = given
-    if crs is None:
-        parsed.error(_no_crs_message(frame))
-        return None
-    try:
-        crs, note = resolve_crs(crs)
-    except ValueError as error:
-        parsed.error(str(error))
-        return None
-    parsed.report.update(crs=_crs_label(crs), crs_note=note, transformation=transformation_of(crs))
-    if note:
-        parsed.warn(note)
-    if "ballpark" in parsed.report["transformation"].lower() and not _is_wgs84_like(crs):
-        parsed.warn(f"không có phép chuyển datum chính xác về WGS84 ({parsed.report['transformation']}): sai số có "
-                    f"thể hàng trăm mét / no exact datum shift to WGS 84: errors may reach hundreds of metres")
-    return frame.set_crs(crs, allow_override=True).to_crs(boundaries.PROJECTED_CRS)
-
-
-def _crs_label(crs) -> str:
-    code = crs.to_epsg()
-    return f"{crs.name} (EPSG:{code})" if code else crs.name
-
-
-def _is_wgs84_like(crs) -> bool:
-    datum = fold(crs.datum.name if crs.datum else "")
-    return "wgs" in datum and "84" in datum or "world geodetic system 1984" in datum
-
-
-def _no_crs_message(frame) -> str:
-    minx, miny, maxx, maxy = frame.total_bounds
-    hint = ("tọa độ có dạng mét (VN-2000?), vd. / coordinates look like metres (VN-2000?), e.g. --crs EPSG:9212"
-            if max(abs(minx), abs(maxx)) > 360 else
-            "tọa độ có dạng độ: WGS84 (EPSG:4326) hay VN-2000 (EPSG:4756)? / coordinates look like degrees: "
-            "WGS 84 (EPSG:4326) or VN-2000 (EPSG:4756)?")
-    return ("tệp không ghi hệ tọa độ (thiếu .prj): hãy cho biết bằng --crs. Không tự coi là WGS84 vì tọa độ VN-2000 "
-            "đọc nhầm thành WGS84 sẽ lệch hơn 200 m hoặc sai hoàn toàn / the file does not say its coordinate "
-            "system (no .prj): give --crs. It is not assumed to be WGS 84: VN-2000 read as WGS 84 is 200+ m off. "
-            + hint)
 
 
 # --- names and units ------------------------------------------------------------------------
@@ -549,13 +301,6 @@ def _against_previous(parsed: ParsedBoundaries, version_id: str, stored: dict) -
     return {"version": version_id, "changed_km2": changed, "min_iou": worst[0], "worst": worst[1]}
 
 
-def _project(transformer, coords):
-    import numpy as np
-
-    x, y = transformer.transform(coords[:, 0], coords[:, 1])
-    return np.column_stack([x, y])
-
-
 # --- applying and undoing -------------------------------------------------------------------
 
 def apply_boundaries(engine: sa.Engine, parsed: ParsedBoundaries, options: Options) -> int:
@@ -672,7 +417,6 @@ def undo_boundaries(conn: sa.Connection, import_id: int) -> None:
             sa.select(s.version_id).where(s.import_id == import_id)),
         s.import_id.in_(sa.select(db.imports.c.id).where(db.imports.c.status == "applied")))).scalar()
     if later:
-        from mapapp.ingest.importing import UndoRefused
         raise UndoRefused("một lần nhập ranh giới sau đã thay các phiên bản này; hãy hoàn tác lần đó trước / a "
                           "later boundary import changed these versions: undo it first")
     snaps = conn.execute(sa.select(db.import_boundary_snapshots).where(s.import_id == import_id)
@@ -688,3 +432,5 @@ def undo_boundaries(conn: sa.Connection, import_id: int) -> None:
             if payload["units"]:
                 conn.execute(sa.insert(db.unit_boundaries), payload["units"])
 
+
+register_undo("boundaries", lambda conn, row: undo_boundaries(conn, row.id))

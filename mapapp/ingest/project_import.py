@@ -16,13 +16,25 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
-from mapapp.ingest import annex
-from mapapp.store import db
-from mapapp.ingest.annex import Cell, fold
-from mapapp.ingest.importing import Change, Entry, ImportRefused, Loc, NotANumber, Options, Problem, checksum_of, ensure_schema, nice, parse_number, record_import, safe_filename, source_id_for, write_values
 from mapapp.core.names import nfc
-from mapapp.ingest.unit_match import UnitMatcher
 from mapapp.geo.units import Unit, load_units, successor_on, year_end
+from mapapp.ingest import annex
+from mapapp.ingest.annex import Cell, fold
+from mapapp.ingest.numbers import NotANumber, nice, parse_number
+from mapapp.ingest.transaction import (
+    ImportRefused,
+    Options,
+    Problem,
+    checksum_of,
+    ensure_schema,
+    record_import,
+    register_undo,
+    safe_filename,
+    source_id_for,
+)
+from mapapp.ingest.unit_match import UnitMatcher
+from mapapp.ingest.value_writes import Change, Entry, Loc, write_values
+from mapapp.store import db
 
 COUNTS_SOURCE = ("Tổng hợp từ danh sách dự án (gồm dự án đã nhập) / Compiled from the project list "
                  "(including imported projects)")
@@ -491,3 +503,6 @@ def undo_projects(conn: sa.Connection, summary: dict) -> None:
     conn.execute(sa.delete(db.project_units).where(db.project_units.c.project_id.in_(ids)))
     conn.execute(sa.delete(db.project_points).where(db.project_points.c.project_id.in_(ids)))
     conn.execute(sa.delete(db.projects).where(db.projects.c.id.in_(ids)))
+
+
+register_undo("projects", lambda conn, row: undo_projects(conn, json.loads(row.summary or "{}")))

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from mapapp.store import db
 from mapapp.core.names import match_key, nfc
 from mapapp.geo.units import Unit, successor_on, year_end
+from mapapp.store import db
 
 _YEAR = re.compile(r"\b(19|20)\d\d\b")
 _NOT_COMMUNES = ("district-level", "unknown")

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from mapapp.geo import boundaries, packs, units
-from mapapp.store import db
-from mapapp.present import district
-from mapapp.ingest import illustrative, importing, indicators, projects
 from mapapp.core.atlas import Level
+from mapapp.geo import boundaries, packs, units
+from mapapp.ingest import district_facts, facts, illustrative, projects, transaction
+from mapapp.store import catalogue, db
+
 log = logging.getLogger(__name__)
 
 ILLUSTRATIVE_SOURCE = (
@@ -94,18 +94,18 @@ def seed(engine: sa.Engine, inputs: Inputs, force: bool = False) -> list[str]:
         unit_ids = units.store_registry(conn, registry)
         boundaries.store_versions(conn, versions, unit_ids)
         _store_packs(conn, versions, inputs.cache_dir)
-        indicators.store_catalogue(conn, indicators.read_catalogue(inputs.geodata_dir / "indicators.csv"))
+        catalogue.store_catalogue(conn, catalogue.read_catalogue(inputs.geodata_dir / "indicators.csv"))
         conn.execute(sa.delete(db.indicator_values).where(db.indicator_values.c.origin == "seed"))
         # Values and projects written by the data officer's imports win over bundled ones.
-        values = _ValueWriter(conn, importing.imported_value_keys(conn))
+        values = _ValueWriter(conn, transaction.imported_value_keys(conn))
         sources = _SourceCache(conn)
         notes = _store_real_values(values, inputs, registry, unit_ids, sources)
         _store_illustrative(values, inputs, unit_ids, sources)
         project_list = projects.read_projects(inputs.shared_dir / "data" / "projects.csv", registry)
         projects.store_projects(conn, project_list, unit_ids, lambda url, quote: sources.get(_host(url), url, quote),
-                                keep_ids=importing.imported_project_ids(conn))
+                                keep_ids=transaction.imported_project_ids(conn))
         _store_project_counts(values, project_list, registry, unit_ids, sources)
-        district.store(conn, _district_rows(inputs))
+        district_facts.store(conn, _district_rows(inputs))
         notes += [f"projects.csv: {p.name}: commune {n!r} not found" for p in project_list for n in p.unmatched]
         db.set_meta(conn, "seed_checksum", digest)
         db.bump_generation(conn)
@@ -158,8 +158,8 @@ def _host(url: str) -> str:
 
 
 def _store_real_values(values: _ValueWriter, inputs: Inputs, registry, unit_ids, sources: _SourceCache) -> list[str]:
-    facts, notes = indicators.read_commune_facts(inputs.shared_dir / "data" / "commune-facts.csv", registry)
-    facts += indicators.read_2025_boundary_facts(
+    facts, notes = facts.read_commune_facts(inputs.shared_dir / "data" / "commune-facts.csv", registry)
+    facts += facts.read_2025_boundary_facts(
         inputs.shared_dir / "geodata" / "huong-hoa-communes-2025.geojson", registry)
     rows = {}
     for fact in facts:
@@ -184,9 +184,9 @@ def _store_illustrative(values: _ValueWriter, inputs: Inputs, unit_ids, sources:
 
 def _district_rows(inputs: Inputs) -> list[dict]:
     """The district series and the report figures, when their files are there."""
-    rows = district.read_facts(inputs.district_facts) if inputs.district_facts.is_file() else []
+    rows = district_facts.read_facts(inputs.district_facts) if inputs.district_facts.is_file() else []
     if inputs.report_figures.is_file():
-        rows += district.read_report(inputs.report_figures)
+        rows += district_facts.read_report(inputs.report_figures)
     return rows
 
 

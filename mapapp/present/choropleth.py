@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from mapapp.query import aggregate, read as query
-from mapapp.present import classify
 from mapapp.core.i18n import text
-from mapapp.ingest.indicators import Indicator
+from mapapp.present import classify
 from mapapp.present.viewstate import ViewState
+from mapapp.query import aggregate
+from mapapp.query import read as query
+from mapapp.store.catalogue import Indicator
 
 
 def build_view(conn: sa.Connection, state: ViewState) -> dict:
@@ -36,7 +37,7 @@ def build_view(conn: sa.Connection, state: ViewState) -> dict:
     indicator = query.indicator(conn, state.indicator)
     if state.compare is not None:
         return _change_view(conn, state, indicator)
-    version, records = query.values_for(conn, state.indicator, state.year, state.units_year)
+    version, records = aggregate.values_on(conn, state.indicator, state.year, state.units_year)
     palette_name = state.palette or classify.default_palette(indicator.higher_is_better)
     classification, classes = classify.build(
         [r["value"] for r in records], state.method, state.k, palette_name)

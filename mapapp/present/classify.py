@@ -17,6 +17,8 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from mapapp.core import i18n
+
 METHODS = ("quantiles", "natural_breaks", "equal_interval")
 DEFAULT_METHOD = "quantiles"
 DEFAULT_K = 5
@@ -89,7 +91,6 @@ PALETTES: dict[str, dict[int, list[str]]] = {
 SEQUENTIAL = ("YlOrRd", "Blues", "Greens", "Purples", "YlGnBu")
 DIVERGING = ("RdBu", "BrBG")
 
-_NO_DATA_LABELS = {"vi": "Không có số liệu", "en": "No data"}
 
 
 # --------------------------------------------------------------------------
@@ -518,4 +519,4 @@ def no_data_label(lang: str = "vi") -> str:
     str
         ``"Không có số liệu"`` or ``"No data"``.
     """
-    return _NO_DATA_LABELS[_check_lang(lang)]
+    return i18n.text("no_data", _check_lang(lang))

@@ -7,40 +7,14 @@ both figures are kept and shown side by side, never reconciled.
 """
 from __future__ import annotations
 
-import csv
-import re
-from pathlib import Path
-
 import sqlalchemy as sa
 
+from mapapp.core.i18n import text
 from mapapp.present import charts, classify
 from mapapp.store import db
-from mapapp.core.i18n import text
-from mapapp.core.names import nfc
 
-DATASET_FACTS = "district-facts"
-DATASET_REPORT = "report-161"
-REPORT_TITLE = ("UBND huyện Hướng Hóa — Báo cáo sơ kết 5 năm thực hiện Đề án 161 "
-                "(Quyết định 161/QĐ-TTg), 2020")
-REPORT_FILE = "context/bao-cao-so-ket-de-an-161-huong-hoa-2020.txt"  # where the report's text is
 DISTRICT = "Huyện Hướng Hóa"
-
-district_facts = sa.Table(
-    "district_facts", db.metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("dataset", sa.String(32), nullable=False),  # district-facts | report-161
-    sa.Column("position", sa.Integer, nullable=False),  # row order in the source file
-    sa.Column("scope", sa.Text, nullable=False),
-    sa.Column("period", sa.Text, nullable=False),  # as written: "2018", "2016-2020", "c.2018 (article undated)"
-    sa.Column("year", sa.Integer, nullable=True),  # set when the period is one plain year
-    sa.Column("indicator", sa.String(96), nullable=False),
-    sa.Column("value_text", sa.Text, nullable=False),  # as written: "82000 (approx.)", "13 of 22"
-    sa.Column("value", sa.Float, nullable=True),  # set when value_text is a plain number
-    sa.Column("unit", sa.Text, nullable=False, server_default=""),
-    sa.Column("source_title", sa.Text, nullable=False),
-    sa.Column("source_url", sa.Text, nullable=False, server_default=""),
-    sa.Column("quote", sa.Text, nullable=False, server_default=""),
-)
+REPORT_FILE = "context/bao-cao-so-ket-de-an-161-huong-hoa-2020.txt"  # where the report's text is
 
 #: Names of the district indicators shown first (others are shown by their id, humanised).
 LABELS = {
@@ -64,53 +38,14 @@ LABELS = {
     "cultural_villages_recognised": ("Làng được công nhận văn hóa", "Cultural villages recognised"),
     "ngo_project_funding": ("Vốn dự án phi chính phủ (NGO)", "NGO project funding"),
 }
-_NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
-_YEAR = re.compile(r"^(19|20)\d\d$")
-
-
-def read_facts(path: Path) -> list[dict]:
-    """Rows of ``district-facts.csv`` (scope, year, indicator, value, unit, source, quote)."""
-    with open(path, encoding="utf-8-sig", newline="") as fh:
-        return [_row(DATASET_FACTS, i, r["scope"], r["year"], r["indicator"], r["value"], r["unit"],
-                     _host(r["source"]), r["source"], r["quote"])
-                for i, r in enumerate(csv.DictReader(fh))]
-
-
-def read_report(path: Path) -> list[dict]:
-    """Rows of ``report-161-figures.csv`` (scope, period, indicator, value, unit, quote): all from the report."""
-    with open(path, encoding="utf-8-sig", newline="") as fh:
-        return [_row(DATASET_REPORT, i, r["scope"], r["period"], r["indicator"], r["value"], r["unit"],
-                     REPORT_TITLE, "", r["quote"])
-                for i, r in enumerate(csv.DictReader(fh))]
-
-
-def _row(dataset, position, scope, period, indicator, value, unit, title, url, quote) -> dict:
-    period, value = nfc(period), nfc(value)
-    return {
-        "dataset": dataset, "position": position, "scope": nfc(scope), "period": period,
-        "year": int(period) if _YEAR.match(period) else None, "indicator": indicator.strip(),
-        "value_text": value, "value": float(value) if _NUMBER.match(value) else None,
-        "unit": nfc(unit), "source_title": title, "source_url": url.strip(), "quote": nfc(quote),
-    }
-
-
-def _host(url: str) -> str:
-    return url.split("//", 1)[-1].split("/", 1)[0] or url
-
-
-def store(conn: sa.Connection, rows: list[dict]) -> None:
-    """Replace the stored district figures with ``rows``."""
-    conn.execute(sa.delete(district_facts))
-    if rows:
-        conn.execute(sa.insert(district_facts), rows)
 
 
 def load(conn: sa.Connection) -> list[dict]:
     """Every stored district figure, in source order ([] when the store predates the table)."""
-    if not sa.inspect(conn).has_table(district_facts.name):
+    if not sa.inspect(conn).has_table(db.district_facts.name):
         return []
-    c = district_facts.c
-    rows = conn.execute(sa.select(district_facts).order_by(c.dataset, c.position))
+    c = db.district_facts.c
+    rows = conn.execute(sa.select(db.district_facts).order_by(c.dataset, c.position))
     return [dict(r._mapping) for r in rows]
 
 
@@ -155,8 +90,8 @@ def summary(conn: sa.Connection, lang: str = "vi") -> dict:
         ``conflicts`` (the entries whose sources disagree) and ``sources``.
     """
     rows = load(conn)
-    facts = [r for r in rows if r["dataset"] == DATASET_FACTS]
-    report = [r for r in rows if r["dataset"] == DATASET_REPORT]
+    facts = [r for r in rows if r["dataset"] == db.DATASET_FACTS]
+    report = [r for r in rows if r["dataset"] == db.DATASET_REPORT]
     entries = group(facts)
     return {
         "poverty": [_figure_json(r, lang) for r in facts

@@ -11,11 +11,12 @@ import datetime as dt
 
 import sqlalchemy as sa
 
-from mapapp.query import aggregate, read as query
-from mapapp.present import charts, classify
-from mapapp.store import db
 from mapapp.core.i18n import text
 from mapapp.geo.units import Unit, successor_on, year_end
+from mapapp.present import charts, classify
+from mapapp.query import aggregate
+from mapapp.query import read as query
+from mapapp.store import db
 
 
 def find_unit(conn: sa.Connection, code: str, valid_from: str | None) -> tuple[int, Unit]:

@@ -1,6 +1,6 @@
 """The commune ranking of a view: sorted values, ranks, change since a base year, threshold filter.
 
-The ranking reads the same values as the map (:func:`mapapp.query.values_for`, or
+The ranking reads the same values as the map (:func:`mapapp.query.aggregate.values_on`, or
 :func:`mapapp.aggregate.paired` with a base year) and filters with the same
 threshold test as the map's highlight (:func:`mapapp.choropleth.matches`), so the
 table, its downloads and the highlighted communes always agree.
@@ -18,13 +18,14 @@ import unicodedata
 
 import sqlalchemy as sa
 
-from mapapp.query import aggregate, read as query
+from mapapp.core.i18n import text
+from mapapp.core.names import sort_key
 from mapapp.present import classify
 from mapapp.present.choropleth import change_records, change_unit, matches, signed, threshold_text
-from mapapp.core.i18n import text
-from mapapp.ingest.indicators import Indicator
-from mapapp.core.names import sort_key
 from mapapp.present.viewstate import BadRequest, ViewState
+from mapapp.query import aggregate
+from mapapp.query import read as query
+from mapapp.store.catalogue import Indicator
 
 SORTS = ("value", "change", "name")
 ORDERS = ("desc", "asc")
@@ -107,7 +108,7 @@ def _rows(conn: sa.Connection, state: ViewState, indicator: Indicator) -> tuple[
     """One row per unit: the level, and the change when there is a base year."""
     lang, decimals = state.lang, indicator.decimals
     if state.compare is None:
-        version, records = query.values_for(conn, state.indicator, state.year, state.units_year)
+        version, records = aggregate.values_on(conn, state.indicator, state.year, state.units_year)
         levels = records
         changes = [None] * len(records)
     else:

@@ -21,11 +21,11 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from mapapp.store import db
-from mapapp.query import read as query
 from mapapp.core.i18n import text
-from mapapp.ingest.indicators import Indicator
 from mapapp.geo.units import successor_on
+from mapapp.query import read as query
+from mapapp.store import db
+from mapapp.store.catalogue import Indicator
 
 #: Measures that are additive over units.
 ADDITIVE_MEASURES = ("area",)
@@ -118,10 +118,23 @@ def values_on(conn: sa.Connection, indicator_id: str, year: int,
               units_year: int | None = None) -> tuple[query.Version, list[dict]]:
     """One record per unit of ``units_year``'s version (default: the data year's) with the year's value.
 
+    Parameters
+    ----------
+    conn : Connection
+    indicator_id : str
+    year : int
+        The data year.
+    units_year : int, optional
+        Show the data on the units of this (later) year: values are aggregated along
+        the registry's successor links.
+
     Returns
     -------
     version, records
-        See :func:`query.values_for` for the record keys.
+        Records carry ``code, valid_from, name, value, numerator, denominator,
+        source, source_url, illustrative`` (``value`` None = no data), and
+        ``members`` (the data year's units the value is built from), ``aggregated``
+        and ``no_data_reason`` (None, or why a value could not be built).
     """
     version = target_version(conn, year, units_year)
     return version, values_on_version(conn, indicator_id, year, version)

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from mapapp.store import db
-from mapapp.ingest.indicators import Indicator, load_catalogue
 from mapapp.geo.units import year_end
+from mapapp.store import db
+from mapapp.store.catalogue import Indicator, load_catalogue
 
 
 @dataclass(frozen=True)
@@ -175,33 +175,6 @@ def indicator(conn: sa.Connection, indicator_id: str) -> Indicator:
     if indicator_id not in known:
         raise NotFound(f"unknown indicator {indicator_id!r}; known: {', '.join(known)}")
     return known[indicator_id]
-
-
-def values_for(conn: sa.Connection, indicator_id: str, year: int,
-               units_year: int | None = None) -> tuple[Version, list[dict]]:
-    """One record per unit of the year's version (or of ``units_year``'s): the value (or None) with its source.
-
-    Parameters
-    ----------
-    conn : Connection
-    indicator_id : str
-    year : int
-        The data year.
-    units_year : int, optional
-        Show the data on the units of this (later) year: values are aggregated along
-        the registry's successor links (see :mod:`mapapp.aggregate`).
-
-    Returns
-    -------
-    version, records
-        Records carry ``code, valid_from, name, value, numerator, denominator,
-        source, source_url, illustrative`` (``value`` None = no data), and
-        ``members`` (the data year's units the value is built from), ``aggregated``
-        and ``no_data_reason`` (None, or why a value could not be built).
-    """
-    from mapapp.query import aggregate
-
-    return aggregate.values_on(conn, indicator_id, year, units_year)
 
 
 def raw_values(conn: sa.Connection, indicator_id: str, year: int) -> dict[int, sa.Row]:

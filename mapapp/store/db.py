@@ -205,7 +205,7 @@ users = sa.Table(
     sa.Column("session_epoch", sa.Integer, nullable=False, server_default="0"),
 )
 
-# Failed logins, kept for the rate limit window only (see auth.LoginLimiter).
+# Failed logins, kept for the rate limit window only (see mapapp.store.users.LoginLimiter).
 login_failures = sa.Table(
     "login_failures", metadata,
     sa.Column("id", sa.Integer, primary_key=True),
@@ -213,6 +213,27 @@ login_failures = sa.Table(
     sa.Column("username", sa.String(64), nullable=False),
     sa.Column("at", sa.Float, nullable=False),  # Unix time
     sa.Index("ix_login_failures_ip", "ip", "at"),
+)
+
+
+# District-level figures of ../shared/data and the 2016-2020 report (see mapapp.ingest.district_facts).
+DATASET_FACTS = "district-facts"
+DATASET_REPORT = "report-161"
+district_facts = sa.Table(
+    "district_facts", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("dataset", sa.String(32), nullable=False),  # district-facts | report-161
+    sa.Column("position", sa.Integer, nullable=False),  # row order in the source file
+    sa.Column("scope", sa.Text, nullable=False),
+    sa.Column("period", sa.Text, nullable=False),  # as written: "2018", "2016-2020", "c.2018 (article undated)"
+    sa.Column("year", sa.Integer, nullable=True),  # set when the period is one plain year
+    sa.Column("indicator", sa.String(96), nullable=False),
+    sa.Column("value_text", sa.Text, nullable=False),  # as written: "82000 (approx.)", "13 of 22"
+    sa.Column("value", sa.Float, nullable=True),  # set when value_text is a plain number
+    sa.Column("unit", sa.Text, nullable=False, server_default=""),
+    sa.Column("source_title", sa.Text, nullable=False),
+    sa.Column("source_url", sa.Text, nullable=False, server_default=""),
+    sa.Column("quote", sa.Text, nullable=False, server_default=""),
 )
 
 

@@ -11,12 +11,12 @@ import json
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
+from mapapp.present.choropleth import build_view, columns
+from mapapp.present.viewstate import BadRequest, parse, parse_year
 from mapapp.query import read as query
 from mapapp.query.answers import cached
-from mapapp.present.choropleth import build_view, columns
-from mapapp.web.transport import accepts_gzip
 from mapapp.store.db import connection
-from mapapp.present.viewstate import BadRequest, parse, parse_year
+from mapapp.web.transport import accepts_gzip
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from mapapp.present import export
-from mapapp.query import read as query
-from mapapp.store.db import connection
-from mapapp.ingest.indicators import load_catalogue
 from mapapp.present.viewstate import BadRequest
+from mapapp.query import read as query
+from mapapp.store.catalogue import load_catalogue
+from mapapp.store.db import connection
 
 bp = Blueprint("exports", __name__)
 

@@ -18,13 +18,13 @@ import secrets
 import time
 from pathlib import Path
 
-from flask import (Blueprint, abort, current_app, redirect, render_template, request, send_file,
-                   url_for)
+from flask import Blueprint, abort, current_app, redirect, render_template, request, send_file, url_for
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from mapapp.web import auth
-from mapapp.ingest import importing
+from mapapp.core import i18n
+from mapapp.ingest import columns, indicator_import, templates, transaction, undo, value_writes
 from mapapp.store.db import get_engine
+from mapapp.web import auth
 
 bp = Blueprint("imports", __name__)
 
@@ -37,81 +37,6 @@ KINDS = {
     "boundaries": (".geojson", ".json", ".zip", ".gpkg", ".kml"),
 }
 
-STRINGS = {
-    "title": ("Nhập dữ liệu", "Import data"),
-    "back_map": ("← Bản đồ", "← Map"),
-    "indicators": ("Số liệu chỉ tiêu", "Indicator values"),
-    "indicators_help": ("Tệp .xlsx, .xls hoặc .csv: dạng dọc (xã, năm, chỉ tiêu, giá trị) hoặc phụ lục "
-                        "(mỗi xã một dòng: tổng số hộ, hộ nghèo, hộ cận nghèo...).",
-                        "An .xlsx, .xls or .csv file: long format (commune, year, indicator, value) or an annex "
-                        "(one row per commune: households, poor, near-poor...)."),
-    "projects": ("Dự án NGO/tài trợ", "NGO/donor projects"),
-    "projects_help": ("Tệp .xlsx hoặc .csv: tên, nhà tài trợ, lĩnh vực, xã, thôn, năm bắt đầu/kết thúc, kinh phí, "
-                      "đơn vị tiền, tọa độ, nguồn.",
-                      "An .xlsx or .csv file: name, donor, sector, communes, villages, start/end year, budget, "
-                      "currency, coordinates, source."),
-    "boundaries": ("Ranh giới xã", "Commune boundaries"),
-    "boundaries_help": ("GeoJSON, Shapefile nén .zip, GeoPackage hoặc KML. VN-2000 được chuyển đúng về WGS84.",
-                        "GeoJSON, zipped Shapefile, GeoPackage or KML. VN-2000 is transformed properly to WGS84."),
-    "file": ("Tệp", "File"),
-    "year": ("Năm", "Year"),
-    "year_help": ("để trống nếu tiêu đề bảng ghi năm", "leave empty when the table title names the year"),
-    "source": ("Văn bản nguồn", "Source document"),
-    "source_help": ("vd. QĐ 125/QĐ-UBND ngày 10/01/2022", "e.g. QĐ 125/QĐ-UBND ngày 10/01/2022"),
-    "preview": ("Xem trước", "Preview"),
-    "recheck": ("Kiểm tra lại", "Check again"),
-    "confirm": ("Xác nhận nhập", "Confirm import"),
-    "cancel": ("Hủy", "Cancel"),
-    "history": ("Lịch sử nhập", "Import history"),
-    "none_yet": ("Chưa có lần nhập nào.", "No imports yet."),
-    "undo": ("Hoàn tác", "Undo"),
-    "undone": ("đã hoàn tác", "undone"),
-    "applied": ("đã nhập", "applied"),
-    "when": ("Thời gian", "When"),
-    "kind": ("Loại", "Kind"),
-    "filename": ("Tệp", "File"),
-    "checksum": ("Mã kiểm tra (SHA-256)", "Checksum (SHA-256)"),
-    "errors": ("Lỗi — không thể nhập", "Errors — cannot import"),
-    "warnings": ("Cảnh báo", "Warnings"),
-    "no_errors": ("Không có lỗi.", "No errors."),
-    "changes": ("Thay đổi sẽ ghi", "What will change"),
-    "new": ("mới", "new"),
-    "changed": ("thay đổi", "changed"),
-    "unchanged": ("giữ nguyên", "unchanged"),
-    "commune": ("Xã", "Commune"),
-    "indicator": ("Chỉ tiêu", "Indicator"),
-    "old": ("Cũ", "Old"),
-    "value": ("Mới", "New"),
-    "columns": ("Các cột nhận ra", "Recognised columns"),
-    "column": ("Cột", "Column"),
-    "header": ("Tiêu đề", "Header"),
-    "role": ("Là", "Role"),
-    "ignore": ("(bỏ qua)", "(ignore)"),
-    "template": ("Tải mẫu phụ lục (.xlsx)", "Download an annex template (.xlsx)"),
-    "group": ("Nhóm chỉ tiêu", "Indicator group"),
-    "download": ("Tải về", "Download"),
-    "detail": ("Chi tiết lần nhập", "Import details"),
-    "illustrative": ("minh họa", "illustrative"),
-    "valid_from": ("Hiệu lực từ", "Valid from"),
-    "valid_to": ("đến (để trống = còn hiệu lực)", "to (empty = still valid)"),
-    "crs": ("Hệ tọa độ nếu tệp không ghi", "CRS if the file has none"),
-    "encoding": ("Bảng mã tên", "Name encoding"),
-    "auto": ("tự nhận biết", "detect"),
-    "done": ("Đã nhập xong: lần nhập #{id}.", "Imported: import #{id}."),
-    "undo_done": ("Đã hoàn tác lần nhập #{id}.", "Import #{id} was undone."),
-    "too_large": ("Tệp quá lớn (tối đa {mb} MB).", "The file is too large (at most {mb} MB)."),
-    "expired": ("Tệp tải lên đã hết hạn, hãy tải lại.", "The upload has expired: upload it again."),
-    "bad_type": ("Loại tệp không hỗ trợ: {ext}. Dùng: {allowed}.", "Unsupported file type {ext}. Use: {allowed}."),
-    "no_file": ("Chưa chọn tệp.", "No file chosen."),
-    "decoded_names": ("Tên đã giải mã", "Decoded names"),
-    "projects_found": ("Dự án sẽ nhập", "Projects to import"),
-    "lang": ("English", "Tiếng Việt"),
-    "by": ("Người nhập", "By"),
-    "status": ("Trạng thái", "Status"),
-    "source_short": ("Nguồn", "Source"),
-    "accounts": ("Tài khoản", "Accounts"),
-    "logout": ("Đăng xuất", "Log out"),
-}
 
 
 @bp.record_once
@@ -128,7 +53,7 @@ def _lang() -> str:
 
 
 def _strings(lang: str) -> dict[str, str]:
-    return {k: v[1] if lang == "en" else v[0] for k, v in STRINGS.items()}
+    return i18n.section("import.", lang)
 
 
 def _render(template: str, status: int = 200, **context):
@@ -143,8 +68,8 @@ def _who() -> str:
     return auth.username_or_none() or f"web {request.remote_addr or ''}".strip()
 
 
-def _options(**kwargs) -> importing.Options:
-    return importing.options_from_config(current_app.config, who=_who(), **kwargs)
+def _options(**kwargs) -> transaction.Options:
+    return transaction.options_from_config(current_app.config, who=_who(), **kwargs)
 
 
 @bp.after_request
@@ -170,7 +95,7 @@ def _store_upload(kind: str) -> tuple[str, str] | str:
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         return "no_file"
-    filename = importing.safe_filename(upload.filename)
+    filename = transaction.safe_filename(upload.filename)
     ext = os.path.splitext(filename)[1].lower()
     if ext not in KINDS[kind]:
         return "bad_type"
@@ -245,10 +170,10 @@ def index():
 
 def _index_page(error: str | None = None, notice: str | None = None, status: int = 200):
     with get_engine().connect() as conn:
-        history = importing.list_imports(conn)
+        history = transaction.list_imports(conn)
     cfg = current_app.config
     return _render("import.html", status, history=history, error=error, notice=notice,
-                   groups=sorted(importing.TEMPLATE_GROUPS), years=list(range(cfg["FIRST_YEAR"], cfg["LAST_YEAR"] + 1)),
+                   groups=sorted(templates.TEMPLATE_GROUPS), years=list(range(cfg["FIRST_YEAR"], cfg["LAST_YEAR"] + 1)),
                    default_year=cfg.get("DEFAULT_YEAR"))
 
 
@@ -261,16 +186,16 @@ def indicators_preview():
         return _upload_error(got, "indicators")
     token, data, filename = got
     options = _indicator_options()
-    parsed, changes = importing.read_and_plan(get_engine(), data, filename, options)
+    parsed, changes = indicator_import.read_and_plan(get_engine(), data, filename, options)
     with get_engine().connect() as conn:
-        from mapapp.ingest.indicators import load_catalogue
+        from mapapp.store.catalogue import load_catalogue
         catalogue = load_catalogue(conn)
     return _render("import_preview.html", kind="indicators", token=token, parsed=parsed, changes=changes,
-                   counts=importing.summarise(changes), options=options, catalogue=catalogue,
-                   roles=importing.valid_roles(catalogue), form=_echo_form())
+                   counts=value_writes.summarise(changes), options=options, catalogue=catalogue,
+                   roles=columns.valid_roles(catalogue), form=_echo_form())
 
 
-def _indicator_options() -> importing.Options:
+def _indicator_options() -> transaction.Options:
     year_text = (request.form.get("year") or "").strip()
     year = int(year_text) if year_text.isdigit() else None
     columns = {k[4:]: v for k, v in request.form.items() if k.startswith("col_") and v}
@@ -287,8 +212,8 @@ def _echo_form() -> dict:
 def indicators_confirm():
     """Apply a previewed indicator import (one transaction), then show its record."""
     options = _indicator_options()
-    return _confirm("indicators", lambda data, name: importing.read_and_plan(get_engine(), data, name, options)[0],
-                    lambda parsed: importing.apply_indicator_import(get_engine(), parsed, options),
+    return _confirm("indicators", lambda data, name: indicator_import.read_and_plan(get_engine(), data, name, options)[0],
+                    lambda parsed: indicator_import.apply_indicator_import(get_engine(), parsed, options),
                     indicators_preview)
 
 
@@ -300,7 +225,7 @@ def _confirm(kind: str, read, apply, preview):
         return _index_page(error=_strings(_lang())["expired"], status=400)
     try:
         import_id = apply(read(*loaded))
-    except importing.ImportRefused:
+    except transaction.ImportRefused:
         return preview()
     _drop_upload(token)
     return redirect(url_for("imports.detail", import_id=import_id, lang=_lang(), done=1))
@@ -317,12 +242,12 @@ def projects_preview():
                     options)
 
 
-def _source_options() -> importing.Options:
+def _source_options() -> transaction.Options:
     """Options of a project or boundary import: just the source document."""
     return _options(source=(request.form.get("source") or "").strip()[:500])
 
 
-def _preview(kind: str, read, options: importing.Options):
+def _preview(kind: str, read, options: transaction.Options):
     """Read the upload (or the previewed one named by its token) and show what would be imported."""
     got = _upload_or_token(kind)
     if isinstance(got, str):
@@ -344,10 +269,10 @@ def projects_confirm():
 
 
 def _boundary_request():
-    from mapapp.ingest import boundary_import
+    from mapapp.ingest import boundary_files
 
     form = request.form
-    return boundary_import.BoundaryRequest(
+    return boundary_files.BoundaryRequest(
         valid_from=(form.get("valid_from") or "").strip(), valid_to=(form.get("valid_to") or "").strip(),
         crs=(form.get("crs") or "").strip() or None, encoding=(form.get("encoding") or "").strip() or None)
 
@@ -383,7 +308,7 @@ def boundaries_confirm():
 def detail(import_id: int):
     """One import: who, when, file, checksum, source, counts, warnings and value changes."""
     with get_engine().connect() as conn:
-        item = importing.get_import(conn, import_id)
+        item = transaction.get_import(conn, import_id)
     if item is None:
         abort(404)
     notice = _strings(_lang())["done"].format(id=import_id) if request.args.get("done") else None
@@ -395,8 +320,8 @@ def detail(import_id: int):
 def undo(import_id: int):
     """Undo an import (one transaction) and go back to the history."""
     try:
-        importing.undo_import(get_engine(), import_id, _who())
-    except importing.UndoRefused as error:
+        undo.undo_import(get_engine(), import_id, _who())
+    except value_writes.UndoRefused as error:
         return _index_page(error=str(error), status=409)
     return _index_page(notice=_strings(_lang())["undo_done"].format(id=import_id))
 
@@ -410,12 +335,12 @@ def template():
     group = request.args.get("group", "poverty")
     year_text = request.args.get("year", str(current_app.config.get("DEFAULT_YEAR", 2021)))
     cfg = current_app.config
-    if group not in importing.TEMPLATE_GROUPS or not year_text.isdigit() or not (
+    if group not in templates.TEMPLATE_GROUPS or not year_text.isdigit() or not (
             cfg["FIRST_YEAR"] <= int(year_text) <= cfg["LAST_YEAR"]):
-        return {"error": f"group must be one of {sorted(importing.TEMPLATE_GROUPS)}, year "
+        return {"error": f"group must be one of {sorted(templates.TEMPLATE_GROUPS)}, year "
                          f"{cfg['FIRST_YEAR']}-{cfg['LAST_YEAR']}"}, 400
     with get_engine().connect() as conn:
-        data = importing.indicator_template(load_units(conn), group, int(year_text))
+        data = templates.indicator_template(load_units(conn), group, int(year_text))
     import io
     return send_file(io.BytesIO(data), as_attachment=True, download_name=f"mau-{group}-{year_text}.xlsx",
                      mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

@@ -13,14 +13,22 @@ from urllib.parse import quote, urlencode
 
 from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request, url_for
 
-from mapapp.present import choropleth, classify, district, profiles, ranking
 from mapapp.core import i18n
+from mapapp.present import choropleth, classify, district, profiles, ranking
+from mapapp.present.mapview import render_parts
+from mapapp.present.viewstate import (
+    BadRequest,
+    ViewState,
+    format_threshold,
+    parse,
+    parse_count,
+    parse_optional_year,
+    with_changes,
+)
 from mapapp.query import read as query
 from mapapp.query.answers import cached
-from mapapp.web.assets import missing_assets
 from mapapp.store.db import connection
-from mapapp.present.mapview import render_parts
-from mapapp.present.viewstate import BadRequest, ViewState, format_threshold, parse, parse_count, parse_optional_year, with_changes
+from mapapp.web.assets import missing_assets
 
 bp = Blueprint("views", __name__)
 

@@ -6,15 +6,16 @@ import io
 import json
 import math
 from dataclasses import dataclass
+
 import numpy as np
-from mapapp.present.export.layout import _Frame, _Measure, _line_mm
-from mapapp.present.export.style import (FONT_FAMILY, FORMATS, GREY,
-    INK, MAP_CRS, _RC, _RENDER_LOCK, _s)
-from mapapp.present.export.page import Page
-from mapapp.present.export.sheet import Sheet, export_date, filename_for
-from mapapp.present.export.png import png_bytes
+
 from mapapp.present.export.drawing import MapDrawing
 from mapapp.present.export.furniture import SheetFurniture
+from mapapp.present.export.layout import _Frame, _line_mm, _Measure
+from mapapp.present.export.page import Page
+from mapapp.present.export.png import png_bytes
+from mapapp.present.export.sheet import Sheet, export_date, filename_for
+from mapapp.present.export.style import _RC, _RENDER_LOCK, FONT_FAMILY, FORMATS, GREY, INK, MAP_CRS, _s
 
 
 @dataclass

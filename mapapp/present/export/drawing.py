@@ -2,13 +2,28 @@
 from __future__ import annotations
 
 import math
+
 import shapely
+
 from mapapp.present import classify
 from mapapp.present.export import style
-from mapapp.present.export.layout import _Frame, _line_mm, _offsets, _overlap, _short_name
-from mapapp.present.export.style import (EDGE_COLOR, EDGE_FULL_MM, EDGE_WIDTH_PT, FONT_FAMILY, HATCH, HATCH_COLOR, INK, OUTLINE_COLOR, OUTLINE_MIN_FACTOR,
-    OUTLINE_WIDTH_PT, PT_MM, SITE_COLOR, _s)
 from mapapp.present.export.geometry import project
+from mapapp.present.export.layout import _Frame, _line_mm, _offsets, _overlap, _short_name
+from mapapp.present.export.style import (
+    EDGE_COLOR,
+    EDGE_FULL_MM,
+    EDGE_WIDTH_PT,
+    FONT_FAMILY,
+    HATCH,
+    HATCH_COLOR,
+    INK,
+    OUTLINE_COLOR,
+    OUTLINE_MIN_FACTOR,
+    OUTLINE_WIDTH_PT,
+    PT_MM,
+    SITE_COLOR,
+    _s,
+)
 
 
 class MapDrawing:

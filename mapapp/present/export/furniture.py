@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import math
-from mapapp.present import classify
+
 from mapapp.core.i18n import text
-from mapapp.present.export.layout import _line_mm
-from mapapp.present.export.style import (EDGE_COLOR, GREY,
-    HATCH, HATCH_COLOR, INK, STAMP_COLOR, _s)
-from mapapp.present.export.sheet import export_date
+from mapapp.present import classify
 from mapapp.present.export.geometry import _transformer, project, scale_factor
+from mapapp.present.export.layout import _line_mm
+from mapapp.present.export.sheet import export_date
+from mapapp.present.export.style import EDGE_COLOR, GREY, HATCH, HATCH_COLOR, INK, STAMP_COLOR, _s
 
 
 class SheetFurniture:

@@ -9,11 +9,12 @@ import math
 import threading
 from dataclasses import dataclass, field
 from typing import Mapping
+
 import numpy as np
 import shapely
-from mapapp.query import read as query
-from mapapp.present.export.style import MAP_CRS
 
+from mapapp.present.export.style import MAP_CRS
+from mapapp.query import read as query
 
 _GEOMETRY: dict[str, "_VersionGeometry"] = {}
 

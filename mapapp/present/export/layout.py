@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from mapapp.present.export.style import (FONT_FAMILY, PT_MM)
+
 from mapapp.present.export.sheet import MapPanel
+from mapapp.present.export.style import FONT_FAMILY, PT_MM
 
 
 class _Measure:

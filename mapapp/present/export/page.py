@@ -4,9 +4,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Mapping
-from mapapp.present.viewstate import BadRequest, ViewState, parse, parse_year
-from mapapp.present.export.style import FORMATS, MAX_MAPS, ORIENTATIONS, PAPERS_MM
 
+from mapapp.present.export.style import FORMATS, MAX_MAPS, ORIENTATIONS, PAPERS_MM
+from mapapp.present.viewstate import BadRequest, ViewState, parse, parse_year
 
 DEFAULT_SIZE, DEFAULT_ORIENTATION, DEFAULT_DPI = "A4", "landscape", 300
 MIN_DPI, MAX_DPI = 72, 300  # an A3 page at 300 dpi is already 17 megapixels

@@ -4,13 +4,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Iterable, Mapping
 
-
-from mapapp.present.viewstate import ViewState
-from mapapp.present.export.page import Page
-from mapapp.present.export.sheet import prepare
 from mapapp.present.export.composer import Rendered, draw
 from mapapp.present.export.geometry import project
-
+from mapapp.present.export.page import Page
+from mapapp.present.export.sheet import prepare
+from mapapp.present.viewstate import ViewState
 
 # --------------------------------------------------------------------------
 # Request parameters

@@ -4,16 +4,16 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-
 from dataclasses import dataclass, field, replace
 from typing import Iterable
-from mapapp.present import classify
-from mapapp.query import read as query
-from mapapp.present.choropleth import area_name, build_view
+
 from mapapp.core.i18n import text
-from mapapp.present.viewstate import BadRequest, ViewState
+from mapapp.present import classify
+from mapapp.present.choropleth import area_name, build_view
 from mapapp.present.export.geometry import _VersionGeometry, version_geometry
 from mapapp.present.export.style import _s
+from mapapp.present.viewstate import BadRequest, ViewState
+from mapapp.query import read as query
 
 
 @dataclass

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import threading
 
+from mapapp.core import i18n
 
 MAP_CRS = "EPSG:32648"  # WGS 84 / UTM zone 48N
 
@@ -69,28 +70,6 @@ LABEL_MAX_UNITS = 150  # maps of more units have no commune names: they could no
 GROUP_MIN_UNITS = 1000
 
 
-_STRINGS = {
-    "unit": {"vi": "Đơn vị tính: {unit}", "en": "Unit: {unit}"},
-    "count": {"vi": "Số đơn vị", "en": "Units"},
-    "count_multi": {"vi": "Số đơn vị × năm", "en": "Unit-years"},
-    "classes": {"vi": "Phân lớp: {method}, {n} lớp", "en": "Classification: {method}, {n} classes"},
-    "classes_one": {"vi": "Phân lớp: {method}, 1 lớp", "en": "Classification: {method}, 1 class"},
-    "diverging": {"vi": "thay đổi, đối xứng quanh 0", "en": "change, symmetric around zero"},
-    "shared": {"vi": "Các lớp dùng chung cho mọi năm trên trang.",
-               "en": "Classes are shared by all the years shown."},
-    "boundaries": {"vi": "Ranh giới xã năm {year}, {n} đơn vị", "en": "{year} commune boundaries, {n} units"},
-    "boundaries_many": {"vi": "Ranh giới xã của từng năm: {groups}", "en": "Commune boundaries of each year: {groups}"},
-    "boundaries_group": {"vi": "{years}: {n} đơn vị", "en": "{years}: {n} units"},
-    "caption": {"vi": "{year} ({n} đơn vị)", "en": "{year} ({n} units)"},
-    "projection": {"vi": "Lưới chiếu: WGS 84 / UTM múi 48N (EPSG:32648)",
-                   "en": "Projection: WGS 84 / UTM zone 48N (EPSG:32648)"},
-    "exported": {"vi": "Xuất ngày {date}", "en": "Exported {date}"},
-    "stamp": {"vi": "DỮ LIỆU MINH HỌA — không phải số liệu chính thức",
-              "en": "ILLUSTRATIVE DATA — not official figures"},
-    "north": {"vi": "B", "en": "N"},
-    "sites": {"vi": "Dự án NGO/tài trợ ({n} dự án)", "en": "NGO/donor projects ({n})"},
-    "sites_multi": {"vi": "Dự án NGO/tài trợ đang thực hiện", "en": "NGO/donor projects active"},
-}
 
 
 # matplotlib settings of every export (applied with rc_context, under a lock).
@@ -112,5 +91,4 @@ _RENDER_LOCK = threading.Lock()  # matplotlib's rcParams are process-global
 
 
 def _s(key: str, lang: str, **fmt) -> str:
-    entry = _STRINGS[key]
-    return (entry.get(lang) or entry["vi"]).format(**fmt)
+    return i18n.text(f"export.{key}", lang).format(**fmt)

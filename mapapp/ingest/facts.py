@@ -1,13 +1,10 @@
-"""The indicator catalogue and the real commune figures of ``../shared/data``."""
+"""Real commune figures of ../shared/data (commune-facts.csv, the 2025 boundary facts), matched to the units valid in their year."""
 from __future__ import annotations
 
 import csv
 from dataclasses import dataclass
 from pathlib import Path
 
-import sqlalchemy as sa
-
-from mapapp.store import db
 from mapapp.core.names import nfc
 from mapapp.geo.units import Unit, year_end
 
@@ -21,29 +18,6 @@ SHARED_INDICATORS = {
 }
 
 
-@dataclass(frozen=True)
-class Indicator:
-    """One indicator of the catalogue."""
-
-    id: str
-    name_vi: str
-    name_en: str
-    unit_vi: str
-    unit_en: str
-    kind: str
-    higher_is_better: bool | None
-    decimals: int
-    sort_order: int
-
-    def name(self, lang: str) -> str:
-        """The indicator's name in ``lang`` ("vi" or "en")."""
-        return self.name_en if lang == "en" else self.name_vi
-
-    def unit(self, lang: str) -> str:
-        """The unit of measure in ``lang``."""
-        return self.unit_en if lang == "en" else self.unit_vi
-
-
 @dataclass
 class RealValue:
     """A figure read from a source file, before it is matched to a stored unit."""
@@ -55,37 +29,6 @@ class RealValue:
     source_title: str
     source_url: str
     quote: str
-
-
-def read_catalogue(path: Path) -> list[Indicator]:
-    """Read ``geodata/indicators.csv``."""
-    with open(path, encoding="utf-8", newline="") as fh:
-        return [
-            Indicator(
-                id=row["id"], name_vi=row["name_vi"], name_en=row["name_en"],
-                unit_vi=row["unit_vi"], unit_en=row["unit_en"], kind=row["kind"],
-                higher_is_better={"true": True, "false": False}.get(row["higher_is_better"]),
-                decimals=int(row["decimals"]), sort_order=int(row["sort_order"]),
-            )
-            for row in csv.DictReader(fh)
-        ]
-
-
-def store_catalogue(conn: sa.Connection, catalogue: list[Indicator]) -> None:
-    """Insert or update every indicator of the catalogue."""
-    known = set(conn.execute(sa.select(db.indicators.c.id)).scalars())
-    for ind in catalogue:
-        values = ind.__dict__.copy()
-        if ind.id in known:
-            conn.execute(sa.update(db.indicators).where(db.indicators.c.id == ind.id).values(**values))
-        else:
-            conn.execute(sa.insert(db.indicators).values(**values))
-
-
-def load_catalogue(conn: sa.Connection) -> dict[str, Indicator]:
-    """The catalogue from the store, in display order."""
-    rows = conn.execute(sa.select(db.indicators).order_by(db.indicators.c.sort_order))
-    return {r.id: Indicator(**r._mapping) for r in rows}
 
 
 def read_commune_facts(path: Path, registry: list[Unit]) -> tuple[list[RealValue], list[str]]:
