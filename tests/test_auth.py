@@ -178,7 +178,7 @@ def test_anonymous_viewing_off_needs_a_viewer(tmp_path):
         else:
             assert response.status_code in (302, 403), url
     assert client.get("/").headers["Location"].startswith("/login")
-    for url in ("/login", "/login?lang=en", "/static/map.js", "/vendor/leaflet/leaflet.js"):
+    for url in ("/login", "/login?lang=en", "/static/map/main.js", "/vendor/leaflet/leaflet.js"):
         assert client.get(url).status_code == 200, url
     viewer = client_as(app, "viewer")
     for url in READ_PAGES:

@@ -51,7 +51,7 @@ def test_security_headers_on_every_kind_of_response(app):
     page = client.get("/").get_data(as_text=True)
     script = re.search(r'<script src="(/map-script/[^"]+)"', page).group(1)
     for url in ["/", "/?lang=en", "/api/values?indicator=poverty_rate&year=2021", "/api/values?indicator=nope",
-                "/api/units?year=2021", "/static/map.js", "/vendor/leaflet/leaflet.css", script, "/login",
+                "/api/units?year=2021", "/static/map/main.js", "/vendor/leaflet/leaflet.css", script, "/login",
                 "/import", "/no-such-page", "/ranking.csv", "/export.svg?indicator=poverty_rate&year=2021"]:
         response = client.get(url)
         headers = response.headers

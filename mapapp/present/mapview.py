@@ -1,7 +1,7 @@
 """The folium part of the map page: the Leaflet map shell, with assets from our own server.
 
 folium builds the map (no basemap tiles: the app must work with no internet) and
-hands it to ``static/map.js``, which loads geometry once per boundary version and
+hands it to ``static/map/main.js``, which loads geometry once per boundary version and
 repaints values on year or indicator changes without reloading the page.
 """
 from __future__ import annotations
@@ -11,25 +11,37 @@ import re
 from functools import lru_cache
 
 import folium
-from branca.element import MacroElement
+from branca.element import Element, MacroElement
 from folium.elements import JSCSSMixin
 from jinja2 import Template
 
 
 class AppBootstrap(JSCSSMixin, MacroElement):
-    """Loads our script and the cluster plugin, then starts the app on the folium map."""
+    """Loads the cluster plugin and our module entry, and hands the folium map to it.
+
+    Our page scripts are ES modules, deferred: they run once the page is parsed, after
+    this start-up script, which leaves the map in ``window.mapappLeafletMap`` and
+    signals ``mapapp:map`` (see static/map/main.js).
+    """
 
     _template = Template("""
         {% macro script(this, kwargs) %}
-        window.MapApp.start({{ this._parent.get_name() }});
+        window.mapappLeafletMap = {{ this._parent.get_name() }};
+        document.dispatchEvent(new Event("mapapp:map"));
         {% endmacro %}
     """)
 
-    def __init__(self, js: list, css: list):
+    def __init__(self, js: list, css: list, module: str):
         super().__init__()
         self._name = "AppBootstrap"
         self.default_js = js
         self.default_css = css
+        self.module = module
+
+    def render(self, **kwargs):
+        super().render(**kwargs)
+        self.get_root().header.add_child(Element(f'<script type="module" src="{self.module}"></script>'),
+                                         name="mapapp")
 
 
 @lru_cache(maxsize=8)
@@ -50,13 +62,11 @@ def render_parts(bounds: tuple, static_prefix: str, vendor_prefix: str, version:
     fmap.default_css = [("leaflet_css", f"{vendor_prefix}/leaflet/leaflet.css")]
     fmap.fit_bounds([[south, west], [north, east]])
     fmap.add_child(AppBootstrap(
-        js=[("markercluster", f"{vendor_prefix}/leaflet.markercluster/leaflet.markercluster.js"),
-            ("mapapp_packs", f"{static_prefix}/packs.js?v={version}"),
-            ("mapapp_canvas", f"{static_prefix}/canvas_units.js?v={version}"),
-            ("mapapp", f"{static_prefix}/map.js?v={version}")],
+        js=[("markercluster", f"{vendor_prefix}/leaflet.markercluster/leaflet.markercluster.js")],
         css=[("markercluster_css", f"{vendor_prefix}/leaflet.markercluster/MarkerCluster.css"),
              ("markercluster_default_css", f"{vendor_prefix}/leaflet.markercluster/MarkerCluster.Default.css"),
              ("mapapp_css", f"{static_prefix}/map.css?v={version}")],
+        module=f"{static_prefix}/map/main.js?v={version}",  # its imports are relative: see main.js on caching
     ))
     figure = fmap.get_root()
     for child in figure._children.values():

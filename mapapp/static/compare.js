@@ -4,202 +4,196 @@
  * from the geometry packs once per boundary version (packs.js), drawn on a canvas for
  * thousands of units (canvas_units.js). Moving or zooming one map moves the other.
  * All state is in the query string (history.replaceState); every data text is escaped.
+ * An ES module, loaded by templates/compare.html after Leaflet's classic script.
  */
-(function () {
-  "use strict";
+import * as packs from "./packs.js";
+import { create as createCanvasUnits } from "./canvas_units.js";
+import { escapeHtml } from "./html.js";
 
-  var config, t, state, year2, packs = window.MapAppPacks;
-  var maps = {}, layers = {}, geometryByVersion = {}, tips = {};
-  var syncing = false, requestSeq = 0, fitted = false;
+var config, t, state, year2;
+var maps = {}, layers = {}, geometryByVersion = {}, tips = {};
+var syncing = false, requestSeq = 0, fitted = false;
 
-  function escapeHtml(value) {
-    return String(value === null || value === undefined ? "" : value).replace(/[&<>"']/g, function (c) {
-      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
-    });
+function queryString() {
+  var params = new URLSearchParams();
+  params.set("indicator", state.indicator);
+  params.set("year", state.year);
+  params.set("year2", year2);
+  if (state.units_year) params.set("units_year", state.units_year);
+  if (state.method !== "quantiles") params.set("method", state.method);
+  if (Number(state.k) !== 5) params.set("k", state.k);
+  if (state.lang !== "vi") params.set("lang", state.lang);
+  return params.toString();
+}
+
+function versionById(id) {
+  return Object.keys(config.versions).map(function (y) { return config.versions[y]; })
+    .filter(function (v) { return v.id === id; })[0];
+}
+
+function geometry(versionId) {
+  return packs.load(geometryByVersion, config.api, versionById(versionId), 0);
+}
+
+function styleOf(record) {
+  var noData = !record || record["class"] === null;
+  return { className: "mapapp-unit", color: noData ? "#7a7a7a" : "#ffffff", weight: 1.1,
+           dashArray: noData ? "3 3" : null, fillColor: record ? record.color : "#d9d9d9",
+           fillOpacity: noData ? 0.55 : 0.85 };
+}
+
+function tooltipHtml(view, record) {
+  var html = "<strong>" + escapeHtml(record.name) + "</strong><br>";
+  html += record.value === null ? escapeHtml(record.no_data_reason || t.no_data)
+    : escapeHtml(view.indicator.name) + ": <b>" + escapeHtml(record.value_text) + "</b> " + escapeHtml(view.indicator.unit);
+  html += "<br>" + escapeHtml(t.year) + ": " + escapeHtml(view.year);
+  if (record.members_text) html += "<br><small>" + escapeHtml(t.built_from) + ": " + escapeHtml(record.members_text) + "</small>";
+  if (record.source) html += "<br><small>" + escapeHtml(t.source) + ": " + escapeHtml(record.source) + "</small>";
+  if (record.illustrative) html += '<br><span class="tag-illustrative">' + escapeHtml(t.illustrative_tag) + "</span>";
+  return html;
+}
+
+function popupHtml(view, record) {
+  var href = config.profileBase + encodeURIComponent(record.code) + "?valid_from=" +
+    encodeURIComponent(record.valid_from) + (state.lang === "en" ? "&lang=en" : "");
+  return tooltipHtml(view, record) + '<br><a class="profile-link" href="' + escapeHtml(href) + '">' +
+    escapeHtml(t.profile_link) + "</a>";
+}
+
+function paintSide(side, view, pack) {
+  var map = maps[side];
+  if (layers[side]) map.removeLayer(layers[side]);
+  var byKey = {};
+  view.records.forEach(function (r) { byKey[r.code + "@" + r.valid_from] = r; });
+  var units = pack.units;
+  var recordOf = function (i) {  // names come with the geometry when the values leave them out
+    var record = byKey[units.code[i] + "@" + units.valid_from[i]];
+    return record && Object.assign({ name: units.name[i] }, record);
+  };
+  if (packs.drawsOnCanvas(versionById(view.version.id), config)) {
+    paintCanvasSide(side, view, pack, recordOf);
+  } else {
+    paintSvgSide(side, view, packs.decode(pack, units), byKey, recordOf);
   }
+  document.getElementById("caption-" + side).textContent = view.title;
+}
 
-  function queryString() {
-    var params = new URLSearchParams();
-    params.set("indicator", state.indicator);
-    params.set("year", state.year);
-    params.set("year2", year2);
-    if (state.units_year) params.set("units_year", state.units_year);
-    if (state.method !== "quantiles") params.set("method", state.method);
-    if (Number(state.k) !== 5) params.set("k", state.k);
-    if (state.lang !== "vi") params.set("lang", state.lang);
-    return params.toString();
-  }
-
-  function versionById(id) {
-    return Object.keys(config.versions).map(function (y) { return config.versions[y]; })
-      .filter(function (v) { return v.id === id; })[0];
-  }
-
-  function geometry(versionId) {
-    return packs.load(geometryByVersion, config.api, versionById(versionId), 0);
-  }
-
-  function styleOf(record) {
-    var noData = !record || record["class"] === null;
-    return { className: "mapapp-unit", color: noData ? "#7a7a7a" : "#ffffff", weight: 1.1,
-             dashArray: noData ? "3 3" : null, fillColor: record ? record.color : "#d9d9d9",
-             fillOpacity: noData ? 0.55 : 0.85 };
-  }
-
-  function tooltipHtml(view, record) {
-    var html = "<strong>" + escapeHtml(record.name) + "</strong><br>";
-    html += record.value === null ? escapeHtml(record.no_data_reason || t.no_data)
-      : escapeHtml(view.indicator.name) + ": <b>" + escapeHtml(record.value_text) + "</b> " + escapeHtml(view.indicator.unit);
-    html += "<br>" + escapeHtml(t.year) + ": " + escapeHtml(view.year);
-    if (record.members_text) html += "<br><small>" + escapeHtml(t.built_from) + ": " + escapeHtml(record.members_text) + "</small>";
-    if (record.source) html += "<br><small>" + escapeHtml(t.source) + ": " + escapeHtml(record.source) + "</small>";
-    if (record.illustrative) html += '<br><span class="tag-illustrative">' + escapeHtml(t.illustrative_tag) + "</span>";
-    return html;
-  }
-
-  function popupHtml(view, record) {
-    var href = config.profileBase + encodeURIComponent(record.code) + "?valid_from=" +
-      encodeURIComponent(record.valid_from) + (state.lang === "en" ? "&lang=en" : "");
-    return tooltipHtml(view, record) + '<br><a class="profile-link" href="' + escapeHtml(href) + '">' +
-      escapeHtml(t.profile_link) + "</a>";
-  }
-
-  function paintSide(side, view, pack) {
-    var map = maps[side];
-    if (layers[side]) map.removeLayer(layers[side]);
-    var byKey = {};
-    view.records.forEach(function (r) { byKey[r.code + "@" + r.valid_from] = r; });
-    var units = pack.units;
-    var recordOf = function (i) {  // names come with the geometry when the values leave them out
-      var record = byKey[units.code[i] + "@" + units.valid_from[i]];
-      return record && Object.assign({ name: units.name[i] }, record);
-    };
-    if (packs.drawsOnCanvas(versionById(view.version.id), config)) {
-      paintCanvasSide(side, view, pack, recordOf);
-    } else {
-      paintSvgSide(side, view, packs.decode(pack, units), byKey, recordOf);
+function paintCanvasSide(side, view, pack, recordOf) {
+  var map = maps[side];
+  tips[side] = tips[side] || L.tooltip({ className: "mapapp-tooltip", direction: "right", offset: [14, 0] });
+  layers[side] = createCanvasUnits(map, pack, {
+    hover: function (i, latlng) {
+      var record = i >= 0 && recordOf(i);
+      if (!record) { if (map.hasLayer(tips[side])) map.removeLayer(tips[side]); return; }
+      tips[side].setContent(tooltipHtml(view, record)).setLatLng(latlng);
+      if (!map.hasLayer(tips[side])) tips[side].openOn(map);
+    },
+    click: function (i, latlng) {
+      var record = recordOf(i);
+      if (record) L.popup({ maxWidth: 320 }).setLatLng(latlng).setContent(popupHtml(view, record)).openOn(map);
     }
-    document.getElementById("caption-" + side).textContent = view.title;
-  }
+  });
+  layers[side].setStyles(function (i) { return styleOf(recordOf(i)); });
+}
 
-  function paintCanvasSide(side, view, pack, recordOf) {
-    var map = maps[side];
-    tips[side] = tips[side] || L.tooltip({ className: "mapapp-tooltip", direction: "right", offset: [14, 0] });
-    layers[side] = window.MapAppCanvasUnits.create(map, pack, {
-      hover: function (i, latlng) {
-        var record = i >= 0 && recordOf(i);
-        if (!record) { if (map.hasLayer(tips[side])) map.removeLayer(tips[side]); return; }
-        tips[side].setContent(tooltipHtml(view, record)).setLatLng(latlng);
-        if (!map.hasLayer(tips[side])) tips[side].openOn(map);
-      },
-      click: function (i, latlng) {
-        var record = recordOf(i);
-        if (record) L.popup({ maxWidth: 320 }).setLatLng(latlng).setContent(popupHtml(view, record)).openOn(map);
-      }
-    });
-    layers[side].setStyles(function (i) { return styleOf(recordOf(i)); });
-  }
-
-  function paintSvgSide(side, view, collection, byKey, recordOf) {
-    var index = {};
-    collection.units.code.forEach(function (code, i) { index[code + "@" + collection.units.valid_from[i]] = i; });
-    layers[side] = L.geoJSON(collection, {
-      style: function (feature) { return styleOf(byKey[feature.properties.code + "@" + feature.properties.valid_from]); },
-      onEachFeature: function (feature, layer) {
-        var record = recordOf(index[feature.properties.code + "@" + feature.properties.valid_from]);
-        if (!record) return;
-        layer.bindTooltip(tooltipHtml(view, record), { sticky: true });
-        layer.bindPopup(popupHtml(view, record), { maxWidth: 320 });
-        layer.on("add", function () {
-          var el = layer.getElement && layer.getElement();
-          if (el) { el.setAttribute("data-code", record.code); el.setAttribute("data-color", record.color); }
-        });
-      }
-    }).addTo(maps[side]);
-  }
-
-  function renderLegend(pair) {
-    var cls = pair.classification;
-    var html = "<h3>" + escapeHtml(pair.indicator.name) + "</h3><p class=\"legend-unit\">" +
-      escapeHtml(pair.indicator.unit) + " · " + escapeHtml(t.shared_legend) + "</p><ul>";
-    pair.legend.labels.forEach(function (label, i) {
-      html += '<li><span class="swatch" style="background:' + escapeHtml(cls.colors[i]) + '"></span>' +
-        escapeHtml(label) + "</li>";
-    });
-    html += '<li class="no-data"><span class="swatch swatch-no-data"></span>' + escapeHtml(pair.legend.no_data) + "</li></ul>";
-    document.getElementById("compare-legend").innerHTML = html;
-  }
-
-  function update() {
-    var seq = ++requestSeq;
-    history.replaceState(null, "", "?" + queryString());
-    var status = document.getElementById("status");
-    status.textContent = t.loading;
-    fetch(config.compareJson + "?" + queryString() + "&format=columns").then(function (r) {
-      return r.json().then(function (body) { if (!r.ok) throw new Error(body.error || r.status); return body; });
-    }).then(function (pair) {
-      packs.recordsFromColumns(pair.left);
-      packs.recordsFromColumns(pair.right);
-      return Promise.all([geometry(pair.left.version.id), geometry(pair.right.version.id)]).then(function (geo) {
-        if (seq !== requestSeq) return;
-        paintSide("left", pair.left, geo[0]);
-        paintSide("right", pair.right, geo[1]);
-        renderLegend(pair);
-        document.getElementById("illustrative-banner").hidden = !pair.illustrative;
-        document.getElementById("sources").textContent = pair.sources.length
-          ? t.source + ": " + pair.sources.map(function (s) { return s.title; }).join("; ") : "";
-        status.textContent = "";
-        if (!fitted) {
-          fitted = true;
-          maps.left.invalidateSize(); maps.right.invalidateSize();
-          var b = geo[0].bbox;  // [west, south, east, north]
-          maps.left.fitBounds([[b[1], b[0]], [b[3], b[2]]], { padding: [8, 8] });
-        }
-        document.body.setAttribute("data-painted", state.indicator + ":" + state.year + ":" + year2);
+function paintSvgSide(side, view, collection, byKey, recordOf) {
+  var index = {};
+  collection.units.code.forEach(function (code, i) { index[code + "@" + collection.units.valid_from[i]] = i; });
+  layers[side] = L.geoJSON(collection, {
+    style: function (feature) { return styleOf(byKey[feature.properties.code + "@" + feature.properties.valid_from]); },
+    onEachFeature: function (feature, layer) {
+      var record = recordOf(index[feature.properties.code + "@" + feature.properties.valid_from]);
+      if (!record) return;
+      layer.bindTooltip(tooltipHtml(view, record), { sticky: true });
+      layer.bindPopup(popupHtml(view, record), { maxWidth: 320 });
+      layer.on("add", function () {
+        var el = layer.getElement && layer.getElement();
+        if (el) { el.setAttribute("data-code", record.code); el.setAttribute("data-color", record.color); }
       });
-    }).catch(function (err) { status.textContent = t.error + ": " + err.message; });
-  }
+    }
+  }).addTo(maps[side]);
+}
 
-  function sync(from, to) {
-    maps[from].on("move moveend zoomend", function () {
-      if (syncing) return;
-      syncing = true;
-      maps[to].setView(maps[from].getCenter(), maps[from].getZoom(), { animate: false });
-      syncing = false;
-    });
-  }
+function renderLegend(pair) {
+  var cls = pair.classification;
+  var html = "<h3>" + escapeHtml(pair.indicator.name) + "</h3><p class=\"legend-unit\">" +
+    escapeHtml(pair.indicator.unit) + " · " + escapeHtml(t.shared_legend) + "</p><ul>";
+  pair.legend.labels.forEach(function (label, i) {
+    html += '<li><span class="swatch" style="background:' + escapeHtml(cls.colors[i]) + '"></span>' +
+      escapeHtml(label) + "</li>";
+  });
+  html += '<li class="no-data"><span class="swatch swatch-no-data"></span>' + escapeHtml(pair.legend.no_data) + "</li></ul>";
+  document.getElementById("compare-legend").innerHTML = html;
+}
 
-  function bindControls() {
-    var form = document.getElementById("compare-controls");
-    form.addEventListener("submit", function (e) { e.preventDefault(); update(); });
-    form.addEventListener("change", function (e) {
-      var name = e.target.name, value = e.target.value;
-      if (name === "year2") year2 = Number(value);
-      else if (name === "year" || name === "k") state[name] = Number(value);
-      else if (name === "units_year") state.units_year = value ? Number(value) : null;
-      else state[name] = value;
-      update();
+function update() {
+  var seq = ++requestSeq;
+  history.replaceState(null, "", "?" + queryString());
+  var status = document.getElementById("status");
+  status.textContent = t.loading;
+  fetch(config.compareJson + "?" + queryString() + "&format=columns").then(function (r) {
+    return r.json().then(function (body) { if (!r.ok) throw new Error(body.error || r.status); return body; });
+  }).then(function (pair) {
+    packs.recordsFromColumns(pair.left);
+    packs.recordsFromColumns(pair.right);
+    return Promise.all([geometry(pair.left.version.id), geometry(pair.right.version.id)]).then(function (geo) {
+      if (seq !== requestSeq) return;
+      paintSide("left", pair.left, geo[0]);
+      paintSide("right", pair.right, geo[1]);
+      renderLegend(pair);
+      document.getElementById("illustrative-banner").hidden = !pair.illustrative;
+      document.getElementById("sources").textContent = pair.sources.length
+        ? t.source + ": " + pair.sources.map(function (s) { return s.title; }).join("; ") : "";
+      status.textContent = "";
+      if (!fitted) {
+        fitted = true;
+        maps.left.invalidateSize(); maps.right.invalidateSize();
+        var b = geo[0].bbox;  // [west, south, east, north]
+        maps.left.fitBounds([[b[1], b[0]], [b[3], b[2]]], { padding: [8, 8] });
+      }
+      document.body.setAttribute("data-painted", state.indicator + ":" + state.year + ":" + year2);
     });
-  }
+  }).catch(function (err) { status.textContent = t.error + ": " + err.message; });
+}
 
-  function start() {
-    config = JSON.parse(document.getElementById("compare-config").textContent);
-    t = config.strings;
-    state = Object.assign({}, config.state);
-    year2 = config.year2;
-    ["left", "right"].forEach(function (side) {
-      maps[side] = L.map("map-" + side, { zoomSnap: 0.25, minZoom: config.minZoom, maxZoom: 16, attributionControl: false });
-    });
-    var first = config.versions[String(state.year)];
-    maps.left.setView([16.65, 106.6], 10);
-    maps.right.setView([16.65, 106.6], 10);
-    sync("left", "right");
-    sync("right", "left");
-    bindControls();
-    window.compareApp = { maps: maps, state: state, version: first };
+function sync(from, to) {
+  maps[from].on("move moveend zoomend", function () {
+    if (syncing) return;
+    syncing = true;
+    maps[to].setView(maps[from].getCenter(), maps[from].getZoom(), { animate: false });
+    syncing = false;
+  });
+}
+
+function bindControls() {
+  var form = document.getElementById("compare-controls");
+  form.addEventListener("submit", function (e) { e.preventDefault(); update(); });
+  form.addEventListener("change", function (e) {
+    var name = e.target.name, value = e.target.value;
+    if (name === "year2") year2 = Number(value);
+    else if (name === "year" || name === "k") state[name] = Number(value);
+    else if (name === "units_year") state.units_year = value ? Number(value) : null;
+    else state[name] = value;
     update();
-  }
+  });
+}
 
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
-  else start();
-})();
+function start() {
+  config = JSON.parse(document.getElementById("compare-config").textContent);
+  t = config.strings;
+  state = Object.assign({}, config.state);
+  year2 = config.year2;
+  ["left", "right"].forEach(function (side) {
+    maps[side] = L.map("map-" + side, { zoomSnap: 0.25, minZoom: config.minZoom, maxZoom: 16, attributionControl: false });
+  });
+  var first = config.versions[String(state.year)];
+  maps.left.setView([16.65, 106.6], 10);
+  maps.right.setView([16.65, 106.6], 10);
+  sync("left", "right");
+  sync("right", "left");
+  bindControls();
+  window.compareApp = { maps: maps, state: state, version: first };
+  update();
+}
+
+start();  // a module runs once the document is parsed: the maps' elements exist

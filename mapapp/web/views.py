@@ -189,7 +189,7 @@ def _static_version_for(folder: str) -> str:
     from pathlib import Path
 
     digest = hashlib.sha256()
-    for path in sorted(Path(folder).glob("*")):
+    for path in sorted(p for p in Path(folder).rglob("*") if p.is_file()):
         digest.update(path.read_bytes())
     return digest.hexdigest()[:12]
 

@@ -1,0 +1,62 @@
+/* The controls above the map and the threshold filter: each change updates app.state and redraws. */
+import { showProjects } from "./projects.js";
+import { app } from "./state.js";
+import { update } from "./update.js";
+
+let playTimer = null;
+
+function parseNumber(text) {  // "", a number (a decimal comma allowed), or NaN
+  const clean = String(text || "").trim().replace(",", ".");
+  if (!clean) return null;
+  const number = Number(clean);
+  return isFinite(number) ? number : NaN;
+}
+
+function readThreshold() {
+  const low = parseNumber(document.getElementById("threshold-min").value);
+  const high = parseNumber(document.getElementById("threshold-max").value);
+  const bad = isNaN(low) || isNaN(high) || (low !== null && high !== null && low > high);
+  document.getElementById("threshold-form").classList.toggle("invalid", bad);
+  if (bad) return;
+  app.state.min = low; app.state.max = high;
+  update();
+}
+
+function togglePlay() {  // step through the years, one every 1.2 s, from the first after the last
+  const t = app.t, state = app.state, years = app.config.years;
+  const button = document.getElementById("play");
+  if (playTimer) {
+    clearInterval(playTimer); playTimer = null;
+    button.textContent = "▶"; button.title = t.play;
+    return;
+  }
+  button.textContent = "❚❚"; button.title = t.pause;
+  const slider = document.getElementById("year");
+  if (state.year >= years[years.length - 1]) { state.year = years[0] - 1; }
+  playTimer = setInterval(function () {
+    if (state.year >= years[years.length - 1]) { togglePlay(); return; }
+    state.year += 1; slider.value = state.year; update();
+  }, 1200);
+}
+
+function onChange(id, event, apply) {
+  document.getElementById(id).addEventListener(event, function (e) { apply(e.target); update(); });
+}
+
+export function bindControls() {
+  const state = app.state;
+  document.getElementById("controls").addEventListener("submit", function (e) { e.preventDefault(); });
+  onChange("indicator", "change", function (el) { state.indicator = el.value; });
+  onChange("year", "input", function (el) { state.year = Number(el.value); });
+  onChange("method", "change", function (el) { state.method = el.value; });
+  onChange("k", "change", function (el) { state.k = Number(el.value); });
+  onChange("projects", "change", function (el) { state.projects = el.checked; showProjects(state.projects); });
+  document.getElementById("play").addEventListener("click", togglePlay);
+  onChange("units-year", "change", function (el) { state.units_year = el.value ? Number(el.value) : null; });
+  onChange("compare", "change", function (el) { state.compare = el.value ? Number(el.value) : null; });
+  const threshold = document.getElementById("threshold-form");
+  threshold.addEventListener("submit", function (e) { e.preventDefault(); readThreshold(); });
+  ["threshold-min", "threshold-max"].forEach(function (id) {
+    document.getElementById(id).addEventListener("change", readThreshold);
+  });
+}

@@ -1,0 +1,36 @@
+/* The legend: a Leaflet control at the bottom right, rewritten for each values payload. */
+import { escapeHtml } from "../html.js";
+import { app } from "./state.js";
+
+let legendControl = null;
+
+export function addLegend(map) {
+  legendControl = L.control({ position: "bottomright" });
+  legendControl.onAdd = function () {
+    const div = L.DomUtil.create("div", "mapapp-legend");
+    L.DomEvent.disableClickPropagation(div);
+    return div;
+  };
+  legendControl.addTo(map);
+}
+
+export function renderLegend(values) {
+  const t = app.t, cls = values.classification;
+  const period = values.change ? values.compare + " → " + values.year : values.year;
+  let html = "<h3>" + escapeHtml(values.change ? t.change + ": " + values.indicator.name : values.indicator.name) +
+    "</h3><p class=\"legend-unit\">" + escapeHtml(values.indicator.unit) + " · " + escapeHtml(period) + "</p><ul>";
+  values.legend.labels.forEach(function (label, i) {
+    html += '<li><span class="swatch" style="background:' + escapeHtml(cls.colors[i]) + '"></span>' +
+      escapeHtml(label) + ' <span class="count">(' + cls.counts[i] + ")</span></li>";
+  });
+  html += '<li class="no-data"><span class="swatch swatch-no-data"></span>' + escapeHtml(values.legend.no_data) +
+    ' <span class="count">(' + cls.no_data_count + ")</span></li></ul>";
+  if (values.threshold && values.threshold.active) {
+    html += '<p class="legend-threshold"><span class="swatch swatch-highlight"></span>' +
+      escapeHtml(values.indicator.name) + " " + escapeHtml(values.year) + " " + escapeHtml(values.threshold.text) + "</p>";
+  }
+  if (values.illustrative) {
+    html += '<p class="tag-illustrative">' + escapeHtml(t.illustrative_tag) + "</p>";
+  }
+  legendControl.getContainer().innerHTML = html;
+}

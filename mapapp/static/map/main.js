@@ -1,0 +1,55 @@
+/* mapapp map page entry: paints the choropleth on the folium/Leaflet map.
+ *
+ * Planner tools: boundaries of a later year (units_year), a change view since a base
+ * year (compare), a threshold filter (min/max) outlining the matching communes, and
+ * the ranking panel beside the map (/ranking.json): clicking a row focuses the commune
+ * on the map, clicking a commune selects its row.
+ *
+ * Modules, by concern: state.js (shared state, query string), data.js (geometry and
+ * values), units_layer.js and unit_view.js (the units, their styles and popups),
+ * unit_focus.js (fitting and focusing), legend.js, ranking_panel.js, focus.js,
+ * projects.js, links.js, update.js (one view change), controls.js; ../packs.js,
+ * ../canvas_units.js and ../html.js are shared with the side-by-side page.
+ *
+ * Hand-over from folium: this module is loaded by a <script type="module"> in the page
+ * head (mapapp/mapview.py), so it runs once the document is parsed, after the folium
+ * start-up script at the end of the body (a classic script, /map-script/<digest>.js)
+ * has built the Leaflet map. That script stores the map in window.mapappLeafletMap and
+ * dispatches "mapapp:map" on document; we start on whichever comes first to us.
+ *
+ * Caching: only this entry's URL carries the static folder's version (?v=); the
+ * relative imports do not inherit it. That is safe because Flask's static route sends
+ * "Cache-Control: no-cache" with an ETag: the browser revalidates every module on each
+ * load (a 304 when unchanged), so a changed file is always refetched. Long-lived caching
+ * of the modules would need versioned import URLs (or a bundle) first.
+ */
+import { bindControls } from "./controls.js";
+import { geometryRequests } from "./data.js";
+import { setFocus } from "./focus.js";
+import { addLegend } from "./legend.js";
+import { addProjectLayer } from "./projects.js";
+import { app, init } from "./state.js";
+import { codeAt, unitBox } from "./unit_focus.js";
+import { onSelect, showLevelForZoom } from "./units_layer.js";
+import { update } from "./update.js";
+
+function start(map) {
+  init(JSON.parse(document.getElementById("mapapp-config").textContent), map);
+  map.setMinZoom(app.config.minZoom);
+  map.setMaxZoom(16);  // no tile layer to set it, and marker clustering needs it
+  addLegend(map);
+  addProjectLayer(map, app.state.projects);
+  onSelect(function (code) { setFocus(code, false); });
+  bindControls();
+  map.on("zoomend", showLevelForZoom);
+  // For tests, benchmarks and scripts.
+  window.mapapp = { state: app.state, update: update, map: map, geometryRequests: geometryRequests,
+                    codeAt: codeAt, unitBox: unitBox };
+  update();
+}
+
+if (window.mapappLeafletMap) {
+  start(window.mapappLeafletMap);
+} else {
+  document.addEventListener("mapapp:map", function () { start(window.mapappLeafletMap); }, { once: true });
+}

@@ -1,0 +1,41 @@
+/* The projects layer: markers (clustered when the plugin is loaded) of the year's projects. */
+import { escapeHtml, safeUrl } from "../html.js";
+import { app } from "./state.js";
+
+let projectLayer = null;
+
+export function addProjectLayer(map, shown) {
+  projectLayer = L.markerClusterGroup ? L.markerClusterGroup({ showCoverageOnHover: false }) : L.layerGroup();
+  if (shown) map.addLayer(projectLayer);
+}
+
+export function showProjects(shown) {
+  if (shown) app.map.addLayer(projectLayer); else app.map.removeLayer(projectLayer);
+}
+
+function popupHtml(p, site) {
+  const t = app.t;
+  let html = "<strong>" + escapeHtml(p.name) + "</strong><br>" +
+    escapeHtml(t.donor) + ": " + escapeHtml(p.donor) + "<br>" +
+    escapeHtml(t.sector) + ": " + escapeHtml(p.sector) + "<br>" +
+    escapeHtml(t.years) + ": " + escapeHtml(p.years_text) + "<br>" +
+    escapeHtml(t.budget) + ": " + escapeHtml(p.budget) + "<br>" +
+    escapeHtml(t.communes) + ": " + escapeHtml(site.name) +
+    (site.villages ? " (" + escapeHtml(site.villages) + ")" : "") + "<br><small>" +
+    escapeHtml(t.source) + ": " + escapeHtml(p.source) + "</small>";
+  const url = safeUrl(p.source_url.split(" ; ")[0]);
+  if (url) html += '<br><a href="' + escapeHtml(url) + '" target="_blank" rel="noopener noreferrer">' + escapeHtml(url) + "</a>";
+  return html;
+}
+
+export function paintProjects(payload) {  // payload: /api/projects, or null when the layer is off
+  projectLayer.clearLayers();
+  if (!payload) return;
+  payload.projects.forEach(function (p) {
+    p.sites.forEach(function (site) {
+      const marker = L.marker([site.lat, site.lon], { title: p.name });
+      marker.bindPopup(popupHtml(p, site), { maxWidth: 320 });
+      projectLayer.addLayer(marker);
+    });
+  });
+}
