@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from mapapp.core.atlas import Level
 from mapapp.geo import boundaries, packs, units
-from mapapp.ingest import district_facts, facts, illustrative, projects, transaction
+from mapapp.ingest import commune_facts, district_facts, illustrative, projects, transaction
 from mapapp.store import catalogue, db
 
 log = logging.getLogger(__name__)
@@ -158,8 +158,8 @@ def _host(url: str) -> str:
 
 
 def _store_real_values(values: _ValueWriter, inputs: Inputs, registry, unit_ids, sources: _SourceCache) -> list[str]:
-    facts, notes = facts.read_commune_facts(inputs.shared_dir / "data" / "commune-facts.csv", registry)
-    facts += facts.read_2025_boundary_facts(
+    facts, notes = commune_facts.read_commune_facts(inputs.shared_dir / "data" / "commune-facts.csv", registry)
+    facts += commune_facts.read_2025_boundary_facts(
         inputs.shared_dir / "geodata" / "huong-hoa-communes-2025.geojson", registry)
     rows = {}
     for fact in facts:

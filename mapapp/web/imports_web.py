@@ -22,7 +22,8 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from mapapp.core import i18n
-from mapapp.ingest import columns, indicator_import, templates, transaction, undo, value_writes
+from mapapp.ingest import columns, indicator_import, templates, transaction, value_writes
+from mapapp.ingest.undo import undo_import
 from mapapp.store.db import get_engine
 from mapapp.web import auth
 
@@ -320,7 +321,7 @@ def detail(import_id: int):
 def undo(import_id: int):
     """Undo an import (one transaction) and go back to the history."""
     try:
-        undo.undo_import(get_engine(), import_id, _who())
+        undo_import(get_engine(), import_id, _who())
     except value_writes.UndoRefused as error:
         return _index_page(error=str(error), status=409)
     return _index_page(notice=_strings(_lang())["undo_done"].format(id=import_id))
