@@ -16,7 +16,7 @@ import pytest
 import shapely
 import sqlalchemy as sa
 
-from conftest import REPO_ROOT, SHARED_DIR, make_app, needs_shared
+from conftest import REPO_ROOT, SHARED_DIR, make_app, needs_shared, store_url
 from mapapp.core import atlas as atlas_mod
 from mapapp.ingest import atlas_seed
 from mapapp.store import db
@@ -59,7 +59,7 @@ def test_a_layer_whose_key_repeats_is_refused_and_nothing_is_written(tmp_path):
     (geodata / "atlases" / "bad-key.json").write_text(json.dumps(spec, ensure_ascii=False), encoding="utf-8")
     with pytest.raises(ValueError, match=r"unit key 'district' must be unique.*repeated: Huyện"):
         make_app(tmp_path, ATLAS="bad-key", GEODATA_DIR=str(geodata))
-    engine = db.make_engine(f"sqlite:///{tmp_path}/mapapp.sqlite")
+    engine = db.make_engine(store_url(tmp_path))
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM units")).scalar() == 0
 
