@@ -6,6 +6,14 @@ Run from the repository root::
     .venv/bin/python bench/bench_load.py            # 50 clients: 60 s + 20 s closed loop, then SIGKILL check
     .venv/bin/python bench/bench_load.py --quick    # 50 clients: 10 s + 5 s
     .venv/bin/python bench/bench_load.py --clients 20 --seconds 30 --threads 8 --think 0.5
+    .venv/bin/python bench/bench_load.py --processes 1,2   # saturated throughput: 1 vs 2 app processes
+
+``--processes 1,2``: instead of the checks below, the saturated throughput (closed loop, no pause,
+``--seconds``, default 30) of 1 and of 2 waitress processes on ONE PostgreSQL database (and, beside
+them, of 1 process on SQLite), printed side by side. The clients are spread over the processes
+(client i asks process i mod N), as nginx's round robin would. PostgreSQL is a throwaway server
+started with ``bin/pg-throwaway`` (or ``--postgresql URL`` of an existing server's maintenance
+database; a database ``mapapp_bench`` is created there and dropped afterwards).
 
 What it does (numbers are printed, nothing is asserted):
 
@@ -202,7 +210,9 @@ class Client(threading.Thread):
             conn.close()
 
 
-def run_load(port: int, clients: int, seconds: float, think: float) -> dict:
+def run_load(port: int | list[int], clients: int, seconds: float, think: float) -> dict:
+    ports = port if isinstance(port, list) else [port]
+    port = ports[0]
     status, body = get(port, "/api/indicators")
     catalogue = json.loads(body)
     indicators = {i["id"]: i["years"] for i in (catalogue["indicators"] if isinstance(catalogue, dict)
@@ -215,11 +225,12 @@ def run_load(port: int, clients: int, seconds: float, think: float) -> dict:
     while len(seen) < len(mix.kinds):
         kind, path = mix.pick(rng)
         if kind not in seen:
-            get(port, path, timeout=120)
+            for each in ports:
+                get(each, path, timeout=120)
             seen.add(kind)
     load_before = os.getloadavg()[0]
     deadline = time.time() + seconds
-    threads = [Client(port, mix, deadline, think, seed) for seed in range(clients)]
+    threads = [Client(ports[seed % len(ports)], mix, deadline, think, seed) for seed in range(clients)]
     started = time.perf_counter()
     for thread in threads:
         thread.start()
@@ -362,6 +373,74 @@ def sigkill_during_import(config: dict, tmp: Path, threads: int, export_processe
           f"imports now {store_state(db_file)[1]}")
 
 
+# --- 1 vs 2 app processes on one PostgreSQL ------------------------------------------------
+
+def _postgresql_server(args, stack: list) -> str:
+    """The maintenance URL of a PostgreSQL server: ``--postgresql``, else a throwaway one."""
+    if args.postgresql:
+        return args.postgresql
+    folder = tempfile.mkdtemp(prefix="mapapp-bench-pg-")
+    url = subprocess.run(["bash", str(REPO / "bin" / "pg-throwaway"), "start", folder], check=True,
+                         capture_output=True, text=True).stdout.strip()
+    stack.append(lambda: subprocess.run(["bash", str(REPO / "bin" / "pg-throwaway"), "stop", folder], check=False))
+    return url
+
+
+def compare_processes(args, counts: list[int]) -> None:
+    import sqlalchemy as sa
+
+    seconds = args.seconds or 30
+    stack: list = []
+    rows = []
+    try:
+        admin_url = _postgresql_server(args, stack)
+        admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+        with admin.connect() as conn:
+            conn.execute(sa.text("DROP DATABASE IF EXISTS mapapp_bench WITH (FORCE)"))
+            conn.execute(sa.text("CREATE DATABASE mapapp_bench"))
+        stack.append(lambda: admin.connect().execute(sa.text("DROP DATABASE IF EXISTS mapapp_bench WITH (FORCE)")))
+        pg_url = sa.engine.make_url(admin_url).set(database="mapapp_bench").render_as_string(hide_password=False)
+        runs = [("sqlite", 1)] + [("postgresql", n) for n in counts]
+        with tempfile.TemporaryDirectory(prefix="mapapp-load-") as folder:
+            tmp = Path(folder)
+            key = secrets.token_hex(32)  # one key for every process, as the README's setup
+            for store, count in runs:
+                url = f"sqlite:///{tmp}/mapapp.sqlite" if store == "sqlite" else pg_url
+                servers = []
+                try:
+                    for number in range(count):
+                        config = {"DATABASE_URL": url, "CACHE_DIR": str(tmp / "cache"), "SHARED_DIR": str(SHARED),
+                                  "SECRET_KEY": key, "UPLOAD_DIR": str(tmp / "up"), "BACKUP_DIR": str(tmp / "bk")}
+                        servers.append(Server(config, args.threads, tmp / f"{store}-{count}-{number}.log",
+                                              args.export_processes))
+                    report = run_load([s.port for s in servers], args.clients, seconds, 0.0)
+                finally:
+                    for server in servers:
+                        server.stop()
+                print_load(report, args.clients, 0.0, f"{store}, {count} process{'es' if count > 1 else ''}:")
+                results = report["results"]
+                errors = sum(1 for _, _, status, _ in results if status not in (200, 304))
+                api = [s * 1000 for kind, s, _, _ in results if kind in API_KINDS]
+                rows.append((store, count, len(results) / report["wall"], errors, percentile(api, 95)))
+    finally:
+        for undo in reversed(stack):
+            try:
+                undo()
+            except Exception as error:  # noqa: BLE001 - cleanup goes on
+                print(f"cleanup: {error}", file=sys.stderr)
+    print(f"\nSATURATED THROUGHPUT ({args.clients} clients, closed loop, {seconds:g} s each, {os.cpu_count()} CPUs "
+          "shared by the clients, the app processes and the database)")
+    print(f"   {'store':<12}{'processes':>10}{'req/s':>10}{'errors':>8}{'API p95 ms':>12}{'vs 1 process':>14}")
+    single = {store: rate for store, count, rate, _, _ in rows if count == 1}
+    for store, count, rate, errors, p95 in rows:
+        print(f"   {store:<12}{count:>10}{rate:>10.1f}{errors:>8}{p95:>12.1f}{rate / single[store]:>13.2f}×")
+    two = [r for r in rows if r[0] == "postgresql" and r[1] == 2]
+    if two:
+        ratio = two[0][2] / single["postgresql"]
+        print(f"   target: 2 processes ≥ 1.6× one on PostgreSQL, 0 errors → "
+              f"{'met' if ratio >= 1.6 and all(r[3] == 0 for r in rows) else 'NOT met'} ({ratio:.2f}×)")
+
+
 # --- main -----------------------------------------------------------------------------------
 
 def main() -> None:
@@ -375,7 +454,17 @@ def main() -> None:
     parser.add_argument("--export-processes", default="auto",
                         help="export worker processes (mapapp.offload; default: half the CPUs, 0: in process)")
     parser.add_argument("--no-kill", action="store_true", help="skip the SIGKILL check")
+    parser.add_argument("--processes", default=None,
+                        help="e.g. 1,2: saturated throughput of that many app processes on one PostgreSQL")
+    parser.add_argument("--postgresql", default=None,
+                        help="with --processes: maintenance URL of a PostgreSQL server (default: a throwaway one)")
     args = parser.parse_args()
+    if args.processes:
+        if not (SHARED / "geodata").is_dir():
+            sys.exit(f"../shared is not present ({SHARED}); the bench needs the data")
+        print(f"bench_load: {platform.platform()}, Python {platform.python_version()}, {os.cpu_count()} CPUs")
+        compare_processes(args, [int(n) for n in args.processes.split(",")])
+        return
     seconds = args.seconds or (10 if args.quick else 60)
     if args.think is not None:
         phases = [(args.think, seconds)]
