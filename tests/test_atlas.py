@@ -73,8 +73,8 @@ def test_the_province_is_stored_with_parents_values_and_packs(atlas_app):
             assert all(u.parent.endswith("Quảng Trị") for u in units)
             assert ("Thị trấn Khe Sanh", "Huyện Hướng Hóa, Quảng Trị", "Thị trấn") in units
             values = conn.execute(sa.text(
-                "SELECT indicator_id, year, count(*), min(illustrative), max(illustrative)"
-                " FROM indicator_values GROUP BY indicator_id, year")).all()
+                "SELECT indicator_id, year, count(*), min(CAST(illustrative AS INTEGER)), max(CAST(illustrative AS INTEGER))"
+                " FROM indicator_values GROUP BY indicator_id, year ORDER BY indicator_id, year")).all()
             poverty = [v for v in values if v[0] == "poverty_rate"]
             assert [v[1] for v in poverty] == list(range(2016, 2026))
             assert all(v[2] == 141 and v[3] == v[4] == 1 for v in poverty)  # every one illustrative

@@ -85,7 +85,8 @@ def test_sigkill_mid_import_leaves_previous_data_intact(fresh_app, tmp_path):
     path = write(tmp_path, "big.csv", long_csv(records))
     before = value_rows(fresh_app)
     config = {"DATABASE_URL": fresh_app.config["DATABASE_URL"], "SHARED_DIR": str(SHARED_DIR),
-              "CACHE_DIR": fresh_app.config["CACHE_DIR"], "FIRST_YEAR": 1000, "LAST_YEAR": 2025}
+              "CACHE_DIR": fresh_app.config["CACHE_DIR"], "FIRST_YEAR": 1000, "LAST_YEAR": 2025,
+              "SECRET_KEY": "a-key-for-the-import-process-0123456789"}
     env = dict(os.environ, PYTHONPATH=str(REPO_ROOT), PYTHONUNBUFFERED="1")
     proc = subprocess.Popen(
         [sys.executable, "-m", "flask", "--app", f"mapapp:create_app({config!r})", "import-indicators", path,
