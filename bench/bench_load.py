@@ -210,7 +210,24 @@ class Client(threading.Thread):
             conn.close()
 
 
-def run_load(port: int | list[int], clients: int, seconds: float, think: float) -> dict:
+def cpu_busy() -> tuple[float, float]:
+    """(busy, total) jiffies of the whole machine, from /proc/stat."""
+    fields = [float(x) for x in open("/proc/stat").readline().split()[1:]]
+    idle = fields[3] + fields[4]
+    return sum(fields) - idle, sum(fields)
+
+
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of one process so far."""
+    try:
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (float(fields[11]) + float(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_load(port: int | list[int], clients: int, seconds: float, think: float, exports: bool = True,
+             pids: tuple[int, ...] = ()) -> dict:
     ports = port if isinstance(port, list) else [port]
     port = ports[0]
     status, body = get(port, "/api/indicators")
@@ -219,6 +236,8 @@ def run_load(port: int | list[int], clients: int, seconds: float, think: float) 
                                                  else catalogue)}
     years = sorted({y for ys in indicators.values() for y in ys})
     mix = Mix(indicators, years)
+    if not exports:
+        mix.kinds = [(k, w) for k, w in mix.kinds if not k.startswith("export")]
     # warm-up: every kind once (geometry, exports and the map script get built once)
     rng = random.Random(0)
     seen = set()
@@ -229,6 +248,8 @@ def run_load(port: int | list[int], clients: int, seconds: float, think: float) 
                 get(each, path, timeout=120)
             seen.add(kind)
     load_before = os.getloadavg()[0]
+    busy_before, cpu_before = cpu_busy(), [process_cpu(p) for p in pids]
+    own_before = sum(os.times()[:2])
     deadline = time.time() + seconds
     threads = [Client(ports[seed % len(ports)], mix, deadline, think, seed) for seed in range(clients)]
     started = time.perf_counter()
@@ -237,10 +258,14 @@ def run_load(port: int | list[int], clients: int, seconds: float, think: float) 
     for thread in threads:
         thread.join()
     wall = time.perf_counter() - started
+    busy_after = cpu_busy()
     results = [r for t in threads for r in t.results]
     failures = [f for t in threads for f in t.failures]
     return {"results": results, "failures": failures, "wall": wall, "load_before": load_before,
-            "load_after": os.getloadavg()[0]}
+            "load_after": os.getloadavg()[0],
+            "machine_busy": (busy_after[0] - busy_before[0]) / max(1.0, busy_after[1] - busy_before[1]),
+            "app_cpu": sum(process_cpu(p) for p in pids) - sum(cpu_before),
+            "client_cpu": sum(os.times()[:2]) - own_before}
 
 
 def print_load(report: dict, clients: int, think: float, label: str = "1.") -> None:
@@ -413,7 +438,8 @@ def compare_processes(args, counts: list[int]) -> None:
                                   "SECRET_KEY": key, "UPLOAD_DIR": str(tmp / "up"), "BACKUP_DIR": str(tmp / "bk")}
                         servers.append(Server(config, args.threads, tmp / f"{store}-{count}-{number}.log",
                                               args.export_processes))
-                    report = run_load([s.port for s in servers], args.clients, seconds, 0.0)
+                    report = run_load([s.port for s in servers], args.clients, seconds, 0.0, args.with_exports,
+                                      tuple(s.proc.pid for s in servers))
                 finally:
                     for server in servers:
                         server.stop()
@@ -421,7 +447,9 @@ def compare_processes(args, counts: list[int]) -> None:
                 results = report["results"]
                 errors = sum(1 for _, _, status, _ in results if status not in (200, 304))
                 api = [s * 1000 for kind, s, _, _ in results if kind in API_KINDS]
-                rows.append((store, count, len(results) / report["wall"], errors, percentile(api, 95)))
+                rows.append((store, count, len(results) / report["wall"], errors, percentile(api, 95),
+                             report["machine_busy"], report["app_cpu"] / report["wall"],
+                             report["client_cpu"] / report["wall"]))
     finally:
         for undo in reversed(stack):
             try:
@@ -430,10 +458,17 @@ def compare_processes(args, counts: list[int]) -> None:
                 print(f"cleanup: {error}", file=sys.stderr)
     print(f"\nSATURATED THROUGHPUT ({args.clients} clients, closed loop, {seconds:g} s each, {os.cpu_count()} CPUs "
           "shared by the clients, the app processes and the database)")
-    print(f"   {'store':<12}{'processes':>10}{'req/s':>10}{'errors':>8}{'API p95 ms':>12}{'vs 1 process':>14}")
-    single = {store: rate for store, count, rate, _, _ in rows if count == 1}
-    for store, count, rate, errors, p95 in rows:
-        print(f"   {store:<12}{count:>10}{rate:>10.1f}{errors:>8}{p95:>12.1f}{rate / single[store]:>13.2f}×")
+    print("   (machine busy: share of both CPUs in use by anything during the phase; app / client: CPU cores used"
+          " by the app processes and by this load generator)")
+    if not args.with_exports:
+        print("   (print exports left out of the mix: under saturation their bounded queue answers 503 by design;"
+              " --with-exports puts them back)")
+    print(f"   {'store':<12}{'processes':>10}{'req/s':>10}{'errors':>8}{'API p95 ms':>12}{'vs 1 process':>14}"
+          f"{'machine busy':>14}{'app cores':>11}{'client cores':>14}")
+    single = {row[0]: row[2] for row in rows if row[1] == 1}
+    for store, count, rate, errors, p95, busy, app_cores, client_cores in rows:
+        print(f"   {store:<12}{count:>10}{rate:>10.1f}{errors:>8}{p95:>12.1f}{rate / single[store]:>13.2f}×"
+              f"{busy:>13.0%}{app_cores:>11.2f}{client_cores:>14.2f}")
     two = [r for r in rows if r[0] == "postgresql" and r[1] == 2]
     if two:
         ratio = two[0][2] / single["postgresql"]
@@ -458,6 +493,8 @@ def main() -> None:
                         help="e.g. 1,2: saturated throughput of that many app processes on one PostgreSQL")
     parser.add_argument("--postgresql", default=None,
                         help="with --processes: maintenance URL of a PostgreSQL server (default: a throwaway one)")
+    parser.add_argument("--with-exports", action="store_true",
+                        help="with --processes: keep the print exports in the mix")
     args = parser.parse_args()
     if args.processes:
         if not (SHARED / "geodata").is_dir():
