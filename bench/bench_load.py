@@ -6,6 +6,14 @@ Run from the repository root::
     .venv/bin/python bench/bench_load.py            # 50 clients: 60 s + 20 s closed loop, then SIGKILL check
     .venv/bin/python bench/bench_load.py --quick    # 50 clients: 10 s + 5 s
     .venv/bin/python bench/bench_load.py --clients 20 --seconds 30 --threads 8 --think 0.5
+    .venv/bin/python bench/bench_load.py --processes 1,2   # saturated throughput: 1 vs 2 app processes
+
+``--processes 1,2``: instead of the checks below, the saturated throughput (closed loop, no pause,
+``--seconds``, default 30) of 1 and of 2 waitress processes on ONE PostgreSQL database (and, beside
+them, of 1 process on SQLite), printed side by side. The clients are spread over the processes
+(client i asks process i mod N), as nginx's round robin would. PostgreSQL is a throwaway server
+started with ``bin/pg-throwaway`` (or ``--postgresql URL`` of an existing server's maintenance
+database; a database ``mapapp_bench`` is created there and dropped afterwards).
 
 What it does (numbers are printed, nothing is asserted):
 
@@ -202,34 +210,62 @@ class Client(threading.Thread):
             conn.close()
 
 
-def run_load(port: int, clients: int, seconds: float, think: float) -> dict:
+def cpu_busy() -> tuple[float, float]:
+    """(busy, total) jiffies of the whole machine, from /proc/stat."""
+    fields = [float(x) for x in open("/proc/stat").readline().split()[1:]]
+    idle = fields[3] + fields[4]
+    return sum(fields) - idle, sum(fields)
+
+
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of one process so far."""
+    try:
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (float(fields[11]) + float(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_load(port: int | list[int], clients: int, seconds: float, think: float, exports: bool = True,
+             pids: tuple[int, ...] = ()) -> dict:
+    ports = port if isinstance(port, list) else [port]
+    port = ports[0]
     status, body = get(port, "/api/indicators")
     catalogue = json.loads(body)
     indicators = {i["id"]: i["years"] for i in (catalogue["indicators"] if isinstance(catalogue, dict)
                                                  else catalogue)}
     years = sorted({y for ys in indicators.values() for y in ys})
     mix = Mix(indicators, years)
+    if not exports:
+        mix.kinds = [(k, w) for k, w in mix.kinds if not k.startswith("export")]
     # warm-up: every kind once (geometry, exports and the map script get built once)
     rng = random.Random(0)
     seen = set()
     while len(seen) < len(mix.kinds):
         kind, path = mix.pick(rng)
         if kind not in seen:
-            get(port, path, timeout=120)
+            for each in ports:
+                get(each, path, timeout=120)
             seen.add(kind)
     load_before = os.getloadavg()[0]
+    busy_before, cpu_before = cpu_busy(), [process_cpu(p) for p in pids]
+    own_before = sum(os.times()[:2])
     deadline = time.time() + seconds
-    threads = [Client(port, mix, deadline, think, seed) for seed in range(clients)]
+    threads = [Client(ports[seed % len(ports)], mix, deadline, think, seed) for seed in range(clients)]
     started = time.perf_counter()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     wall = time.perf_counter() - started
+    busy_after = cpu_busy()
     results = [r for t in threads for r in t.results]
     failures = [f for t in threads for f in t.failures]
     return {"results": results, "failures": failures, "wall": wall, "load_before": load_before,
-            "load_after": os.getloadavg()[0]}
+            "load_after": os.getloadavg()[0],
+            "machine_busy": (busy_after[0] - busy_before[0]) / max(1.0, busy_after[1] - busy_before[1]),
+            "app_cpu": sum(process_cpu(p) for p in pids) - sum(cpu_before),
+            "client_cpu": sum(os.times()[:2]) - own_before}
 
 
 def print_load(report: dict, clients: int, think: float, label: str = "1.") -> None:
@@ -362,6 +398,84 @@ def sigkill_during_import(config: dict, tmp: Path, threads: int, export_processe
           f"imports now {store_state(db_file)[1]}")
 
 
+# --- 1 vs 2 app processes on one PostgreSQL ------------------------------------------------
+
+def _postgresql_server(args, stack: list) -> str:
+    """The maintenance URL of a PostgreSQL server: ``--postgresql``, else a throwaway one."""
+    if args.postgresql:
+        return args.postgresql
+    folder = tempfile.mkdtemp(prefix="mapapp-bench-pg-")
+    url = subprocess.run(["bash", str(REPO / "bin" / "pg-throwaway"), "start", folder], check=True,
+                         capture_output=True, text=True).stdout.strip()
+    stack.append(lambda: subprocess.run(["bash", str(REPO / "bin" / "pg-throwaway"), "stop", folder], check=False))
+    return url
+
+
+def compare_processes(args, counts: list[int]) -> None:
+    import sqlalchemy as sa
+
+    seconds = args.seconds or 30
+    stack: list = []
+    rows = []
+    try:
+        admin_url = _postgresql_server(args, stack)
+        admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+        with admin.connect() as conn:
+            conn.execute(sa.text("DROP DATABASE IF EXISTS mapapp_bench WITH (FORCE)"))
+            conn.execute(sa.text("CREATE DATABASE mapapp_bench"))
+        stack.append(lambda: admin.connect().execute(sa.text("DROP DATABASE IF EXISTS mapapp_bench WITH (FORCE)")))
+        pg_url = sa.engine.make_url(admin_url).set(database="mapapp_bench").render_as_string(hide_password=False)
+        runs = [("sqlite", 1)] + [("postgresql", n) for n in counts]
+        with tempfile.TemporaryDirectory(prefix="mapapp-load-") as folder:
+            tmp = Path(folder)
+            key = secrets.token_hex(32)  # one key for every process, as the README's setup
+            for store, count in runs:
+                url = f"sqlite:///{tmp}/mapapp.sqlite" if store == "sqlite" else pg_url
+                servers = []
+                try:
+                    for number in range(count):
+                        config = {"DATABASE_URL": url, "CACHE_DIR": str(tmp / "cache"), "SHARED_DIR": str(SHARED),
+                                  "SECRET_KEY": key, "UPLOAD_DIR": str(tmp / "up"), "BACKUP_DIR": str(tmp / "bk")}
+                        servers.append(Server(config, args.threads, tmp / f"{store}-{count}-{number}.log",
+                                              args.export_processes))
+                    report = run_load([s.port for s in servers], args.clients, seconds, 0.0, args.with_exports,
+                                      tuple(s.proc.pid for s in servers))
+                finally:
+                    for server in servers:
+                        server.stop()
+                print_load(report, args.clients, 0.0, f"{store}, {count} process{'es' if count > 1 else ''}:")
+                results = report["results"]
+                errors = sum(1 for _, _, status, _ in results if status not in (200, 304))
+                api = [s * 1000 for kind, s, _, _ in results if kind in API_KINDS]
+                rows.append((store, count, len(results) / report["wall"], errors, percentile(api, 95),
+                             report["machine_busy"], report["app_cpu"] / report["wall"],
+                             report["client_cpu"] / report["wall"]))
+    finally:
+        for undo in reversed(stack):
+            try:
+                undo()
+            except Exception as error:  # noqa: BLE001 - cleanup goes on
+                print(f"cleanup: {error}", file=sys.stderr)
+    print(f"\nSATURATED THROUGHPUT ({args.clients} clients, closed loop, {seconds:g} s each, {os.cpu_count()} CPUs "
+          "shared by the clients, the app processes and the database)")
+    print("   (machine busy: share of both CPUs in use by anything during the phase; app / client: CPU cores used"
+          " by the app processes and by this load generator)")
+    if not args.with_exports:
+        print("   (print exports left out of the mix: under saturation their bounded queue answers 503 by design;"
+              " --with-exports puts them back)")
+    print(f"   {'store':<12}{'processes':>10}{'req/s':>10}{'errors':>8}{'API p95 ms':>12}{'vs 1 process':>14}"
+          f"{'machine busy':>14}{'app cores':>11}{'client cores':>14}")
+    single = {row[0]: row[2] for row in rows if row[1] == 1}
+    for store, count, rate, errors, p95, busy, app_cores, client_cores in rows:
+        print(f"   {store:<12}{count:>10}{rate:>10.1f}{errors:>8}{p95:>12.1f}{rate / single[store]:>13.2f}×"
+              f"{busy:>13.0%}{app_cores:>11.2f}{client_cores:>14.2f}")
+    two = [r for r in rows if r[0] == "postgresql" and r[1] == 2]
+    if two:
+        ratio = two[0][2] / single["postgresql"]
+        print(f"   target: 2 processes ≥ 1.6× one on PostgreSQL, 0 errors → "
+              f"{'met' if ratio >= 1.6 and all(r[3] == 0 for r in rows) else 'NOT met'} ({ratio:.2f}×)")
+
+
 # --- main -----------------------------------------------------------------------------------
 
 def main() -> None:
@@ -375,7 +489,19 @@ def main() -> None:
     parser.add_argument("--export-processes", default="auto",
                         help="export worker processes (mapapp.offload; default: half the CPUs, 0: in process)")
     parser.add_argument("--no-kill", action="store_true", help="skip the SIGKILL check")
+    parser.add_argument("--processes", default=None,
+                        help="e.g. 1,2: saturated throughput of that many app processes on one PostgreSQL")
+    parser.add_argument("--postgresql", default=None,
+                        help="with --processes: maintenance URL of a PostgreSQL server (default: a throwaway one)")
+    parser.add_argument("--with-exports", action="store_true",
+                        help="with --processes: keep the print exports in the mix")
     args = parser.parse_args()
+    if args.processes:
+        if not (SHARED / "geodata").is_dir():
+            sys.exit(f"../shared is not present ({SHARED}); the bench needs the data")
+        print(f"bench_load: {platform.platform()}, Python {platform.python_version()}, {os.cpu_count()} CPUs")
+        compare_processes(args, [int(n) for n in args.processes.split(",")])
+        return
     seconds = args.seconds or (10 if args.quick else 60)
     if args.think is not None:
         phases = [(args.think, seconds)]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from pathlib import Path
 
 from flask import Flask
@@ -108,7 +109,18 @@ def _seed_on_start(app: Flask) -> None:
         log.warning("shared data missing: %s", ", ".join(app.config["MISSING_INPUTS"]))
         return
     with app.app_context():
-        seed(get_engine(), inputs)
+        seed(get_engine(), inputs, progress=_start_progress(app))
+
+
+def _start_progress(app: Flask):
+    """Where the first start reports its stages: stderr for a server, the log under tests."""
+    if app.config.get("TESTING"):
+        return None
+
+    def say(message: str) -> None:
+        print(f"mapapp: store: {message}", file=sys.stderr, flush=True)
+
+    return say
 
 
 def _seed_atlas_on_start(app: Flask, atlas) -> None:
@@ -122,5 +134,5 @@ def _seed_atlas_on_start(app: Flask, atlas) -> None:
         return
     with app.app_context():
         for note in seed_atlas(get_engine(), atlas, Path(app.config["SHARED_DIR"]), Path(app.config["GEODATA_DIR"]),
-                               Path(app.config["CACHE_DIR"])):
+                               Path(app.config["CACHE_DIR"]), progress=_start_progress(app)):
             log.info("atlas %s: %s", atlas.id, note)

@@ -1,31 +1,159 @@
-"""Shared fixtures: a real app on a real SQLite file, a test client, and a real HTTP server."""
+"""Shared fixtures: a real app on a real store, a test client, and a real HTTP server.
+
+The store is SQLite (a file in the test's folder) or, with ``MAPAPP_TEST_STORE=postgresql``,
+PostgreSQL: one database per instance folder on the server of ``MAPAPP_TEST_POSTGRESQL``
+(a SQLAlchemy URL of its maintenance database; ``bin/test`` starts a throwaway server and
+runs the whole suite once per store). Without a reachable server that pass fails, never skips.
+Tests reach into the store through :func:`store_engine` (the project's store layer), and
+mark what only SQLite has (WAL, PRAGMA, its file format) with ``@pytest.mark.sqlite_only``.
+"""
 from __future__ import annotations
 
+import hashlib
+import os
 import shutil
 import threading
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from werkzeug.serving import make_server
 
 from mapapp import create_app
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DIR = REPO_ROOT.parent / "shared"
+TEST_STORE = os.environ.get("MAPAPP_TEST_STORE", "sqlite").strip().lower() or "sqlite"
+POSTGRESQL_SERVER = os.environ.get("MAPAPP_TEST_POSTGRESQL", "")
+ON_POSTGRESQL = TEST_STORE == "postgresql"
 
 needs_shared = pytest.mark.skipif(not (SHARED_DIR / "geodata").is_dir(), reason="../shared is not present")
+sqlite_only = pytest.mark.sqlite_only
+postgresql_only = pytest.mark.postgresql_only
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "sqlite_only: SQLite behaviour (WAL, PRAGMA, file format): SQLite pass only")
+    config.addinivalue_line("markers", "postgresql_only: PostgreSQL behaviour: PostgreSQL pass only")
+    if TEST_STORE not in ("sqlite", "postgresql"):
+        raise pytest.UsageError(f"MAPAPP_TEST_STORE={TEST_STORE!r}: use sqlite or postgresql")
+    if ON_POSTGRESQL:
+        if not POSTGRESQL_SERVER:
+            raise pytest.UsageError("MAPAPP_TEST_STORE=postgresql needs MAPAPP_TEST_POSTGRESQL (the server's URL); "
+                                    "bin/test starts one")
+        try:
+            with _admin().connect() as conn:
+                conn.execute(sa.text("SELECT 1"))
+        except sa.exc.OperationalError as error:
+            raise pytest.UsageError(f"no PostgreSQL server at {POSTGRESQL_SERVER}: {error}") from None
+
+
+def pytest_report_header(config):
+    return f"mapapp store: {TEST_STORE}" + (f" ({POSTGRESQL_SERVER})" if ON_POSTGRESQL else "")
+
+
+def pytest_collection_modifyitems(config, items):
+    other = "postgresql_only" if not ON_POSTGRESQL else "sqlite_only"
+    skip = pytest.mark.skip(reason=f"{other.replace('_only', '')} only; this pass runs on {TEST_STORE}")
+    for item in items:
+        if other in item.keywords:
+            item.add_marker(skip)
+
+
+_admin_engine = None
+_databases: list[str] = []  # created in this session, in order
+_created_apps: list = []
+
+
+def _admin() -> sa.Engine:
+    global _admin_engine
+    if _admin_engine is None:
+        _admin_engine = sa.create_engine(POSTGRESQL_SERVER, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    return _admin_engine
+
+
+def postgresql_url(database: str) -> str:
+    """The URL of a database on the test server."""
+    return sa.engine.make_url(POSTGRESQL_SERVER).set(database=database).render_as_string(hide_password=False)
+
+
+def new_postgresql_database(name: str) -> str:
+    """Create (or re-create, empty) a database on the test server; return its URL."""
+    with _admin().connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    _databases.append(name)
+    return postgresql_url(name)
+
+
+def drop_postgresql_database(name: str) -> None:
+    with _admin().connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    if name in _databases:
+        _databases.remove(name)
+
+
+def store_url(instance: Path, name: str = "mapapp") -> str:
+    """The store of an instance folder: its SQLite file, or its own PostgreSQL database.
+
+    The same folder always gives the same store (a test may "restart" an app on it).
+    """
+    if not ON_POSTGRESQL:
+        return f"sqlite:///{instance}/{name}.sqlite"
+    database = "t_" + hashlib.sha1(f"{Path(instance).resolve()}/{name}".encode()).hexdigest()[:20]
+    if database not in _databases:
+        return new_postgresql_database(database)
+    return postgresql_url(database)
+
+
+def store_engine(app) -> sa.Engine:
+    """The engine of ``app``'s store (the app's own, from :mod:`mapapp.store.db`)."""
+    from mapapp.store.db import get_engine
+
+    with app.app_context():
+        return get_engine()
 
 
 def make_app(instance: Path, **overrides):
-    """An app whose database and caches live in ``instance`` (seeded from ../shared)."""
+    """An app whose store and caches live in ``instance`` (seeded from ../shared)."""
     config = {
         "TESTING": True,
-        "DATABASE_URL": f"sqlite:///{instance}/mapapp.sqlite",
         "CACHE_DIR": str(instance / "cache"),
         "SHARED_DIR": str(SHARED_DIR),
     }
     config.update(overrides)
-    return create_app(config)
+    if "DATABASE_URL" not in config:
+        config["DATABASE_URL"] = store_url(instance)
+    app = create_app(config)
+    _created_apps.append(app)
+    return app
+
+
+@pytest.fixture(autouse=True)
+def _close_stores():
+    """After each test: close the connections of the apps it made, drop its PostgreSQL databases."""
+    apps, databases = len(_created_apps), len(_databases)
+    yield
+    for app in _created_apps[apps:]:
+        engine = app.extensions.get("mapapp_engine")
+        if engine is not None:
+            engine.dispose()
+    del _created_apps[apps:]
+    if ON_POSTGRESQL:
+        for name in list(_databases[databases:]):
+            drop_postgresql_database(name)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_session_databases():
+    yield
+    if ON_POSTGRESQL:
+        for app in _created_apps:
+            engine = app.extensions.get("mapapp_engine")
+            if engine is not None:
+                engine.dispose()
+        for name in list(_databases):
+            drop_postgresql_database(name)
 
 
 @pytest.fixture(scope="session")

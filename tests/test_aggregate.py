@@ -6,10 +6,9 @@ values on one geography.
 """
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
-from conftest import needs_shared
+import sqlalchemy as sa
+from conftest import needs_shared, store_engine
 
 pytestmark = needs_shared
 
@@ -28,8 +27,9 @@ def by_key(body: dict) -> dict:
     return {(r["code"], r["valid_from"]): r for r in body["records"]}
 
 
-def db_path(app) -> str:
-    return app.config["DATABASE_URL"].removeprefix("sqlite:///")
+def writing(app):
+    """A transaction on ``app``'s store (through the store layer, whichever database it is)."""
+    return store_engine(app).begin()
 
 
 def registry_successors(client, year_from: int, year_to: int) -> dict[str, set[str]]:
@@ -120,11 +120,12 @@ def test_2016_data_reaches_2025_through_both_mergers(client):
 # --- missing members: "no data" with a reason, not a guess ------------------------------------------
 
 def test_a_missing_denominator_gives_no_data_with_the_reason(fresh_app):
-    with sqlite3.connect(db_path(fresh_app)) as conn:
-        changed = conn.execute(
+    with writing(fresh_app) as conn:
+        changed = conn.execute(sa.text(
             """UPDATE indicator_values SET denominator = NULL
                WHERE indicator_id = 'poverty_rate' AND year = 2019
-                 AND unit_id = (SELECT id FROM units WHERE code = ? AND valid_from = '')""", (A_XING,)).rowcount
+                 AND unit_id = (SELECT id FROM units WHERE code = :code AND valid_from = '')"""),
+            {"code": A_XING}).rowcount
     assert changed == 1
     client = fresh_app.test_client()
     body = values(client, "indicator=poverty_rate&year=2019&units_year=2020")
@@ -139,9 +140,9 @@ def test_a_missing_denominator_gives_no_data_with_the_reason(fresh_app):
 
 
 def test_a_missing_count_member_gives_no_data_with_the_reason(fresh_app):
-    with sqlite3.connect(db_path(fresh_app)) as conn:
-        conn.execute("""DELETE FROM indicator_values WHERE indicator_id = 'population' AND year = 2022
-                        AND unit_id = (SELECT id FROM units WHERE code = '19468' AND valid_from = '')""")
+    with writing(fresh_app) as conn:
+        conn.execute(sa.text("""DELETE FROM indicator_values WHERE indicator_id = 'population' AND year = 2022
+                        AND unit_id = (SELECT id FROM units WHERE code = '19468' AND valid_from = '')"""))
     body = values(fresh_app.test_client(), "indicator=population&year=2022&units_year=2025")
     khe_sanh = next(r for r in body["records"] if r["code"] == "19429")
     assert khe_sanh["value"] is None and "Xã Húc" in khe_sanh["no_data_reason"]
@@ -150,12 +151,13 @@ def test_a_missing_count_member_gives_no_data_with_the_reason(fresh_app):
 
 def test_a_share_without_denominators_is_not_aggregated(fresh_app):
     """ethnic_minority_share has values but no numerators/denominators: no data with a reason."""
-    with sqlite3.connect(db_path(fresh_app)) as conn:
-        source = conn.execute("SELECT id FROM sources LIMIT 1").fetchone()[0]
+    with writing(fresh_app) as conn:
+        source = conn.execute(sa.text("SELECT min(id) FROM sources")).scalar()
         for code, value in (("19435", 95.0), ("19438", 97.0)):  # Hướng Lập + Hướng Việt → Hướng Lập 2025
-            unit = conn.execute("SELECT id FROM units WHERE code = ? AND valid_from = ''", (code,)).fetchone()[0]
-            conn.execute("""INSERT INTO indicator_values (unit_id, year, indicator_id, value, source_id, illustrative,
-                            origin) VALUES (?, 2022, 'ethnic_minority_share', ?, ?, 0, 'test')""", (unit, value, source))
+            unit = conn.execute(sa.text("SELECT id FROM units WHERE code = :c AND valid_from = ''"), {"c": code}).scalar()
+            conn.execute(sa.text("""INSERT INTO indicator_values (unit_id, year, indicator_id, value, source_id,
+                            illustrative, origin) VALUES (:u, 2022, 'ethnic_minority_share', :v, :s, false, 'test')"""),
+                         {"u": unit, "v": value, "s": source})
     client = fresh_app.test_client()
     own = by_key(values(client, "indicator=ethnic_minority_share&year=2022"))
     assert own[("19435", "")]["value"] == 95.0  # on its own units the stored value is shown
@@ -167,17 +169,18 @@ def test_a_share_without_denominators_is_not_aggregated(fresh_app):
 
 def test_projects_are_recounted_not_summed(fresh_app):
     """A project working in two units that merged is counted once in the merged commune."""
-    with sqlite3.connect(db_path(fresh_app)) as conn:
-        source = conn.execute("SELECT id FROM sources LIMIT 1").fetchone()[0]
-        project = conn.execute(
+    with writing(fresh_app) as conn:
+        source = conn.execute(sa.text("SELECT min(id) FROM sources")).scalar()
+        project = conn.execute(sa.text(
             """INSERT INTO projects (name, donor, sector, communes_text, start_year, end_year, years_text, budget,
-               source_id) VALUES ('Test', 'Donor', 'WASH', 'Hướng Lập; Hướng Việt', 2023, 2023, '2023', '', ?)""",
-            (source,)).lastrowid
+               source_id) VALUES ('Test', 'Donor', 'WASH', 'Hướng Lập; Hướng Việt', 2023, 2023, '2023', '', :s)
+               RETURNING id"""), {"s": source}).scalar()
         for code in ("19435", "19438"):
-            unit = conn.execute("SELECT id FROM units WHERE code = ? AND valid_from = ''", (code,)).fetchone()[0]
-            conn.execute("INSERT INTO project_units (project_id, unit_id, villages) VALUES (?, ?, '')", (project, unit))
-            conn.execute("""UPDATE indicator_values SET value = value + 1 WHERE indicator_id = 'projects_active'
-                            AND year = 2023 AND unit_id = ?""", (unit,))
+            unit = conn.execute(sa.text("SELECT id FROM units WHERE code = :c AND valid_from = ''"), {"c": code}).scalar()
+            conn.execute(sa.text("INSERT INTO project_units (project_id, unit_id, villages) VALUES (:p, :u, '')"),
+                         {"p": project, "u": unit})
+            conn.execute(sa.text("""UPDATE indicator_values SET value = value + 1 WHERE indicator_id = 'projects_active'
+                            AND year = 2023 AND unit_id = :u"""), {"u": unit})
     client = fresh_app.test_client()
     own = by_key(values(client, "indicator=projects_active&year=2023"))
     summed = own[("19435", "")]["value"] + own[("19438", "")]["value"]

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import shapely
 import sqlalchemy as sa
-from conftest import REPO_ROOT, SHARED_DIR, make_app, needs_shared
+from conftest import REPO_ROOT, SHARED_DIR, make_app, needs_shared, store_url
 
 from mapapp.core import atlas as atlas_mod
 from mapapp.geo import packs
@@ -59,7 +59,7 @@ def test_a_layer_whose_key_repeats_is_refused_and_nothing_is_written(tmp_path):
     (geodata / "atlases" / "bad-key.json").write_text(json.dumps(spec, ensure_ascii=False), encoding="utf-8")
     with pytest.raises(ValueError, match=r"unit key 'district' must be unique.*repeated: Huyện"):
         make_app(tmp_path, ATLAS="bad-key", GEODATA_DIR=str(geodata))
-    engine = db.make_engine(f"sqlite:///{tmp_path}/mapapp.sqlite")
+    engine = db.make_engine(store_url(tmp_path))
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM units")).scalar() == 0
 
@@ -73,8 +73,8 @@ def test_the_province_is_stored_with_parents_values_and_packs(atlas_app):
             assert all(u.parent.endswith("Quảng Trị") for u in units)
             assert ("Thị trấn Khe Sanh", "Huyện Hướng Hóa, Quảng Trị", "Thị trấn") in units
             values = conn.execute(sa.text(
-                "SELECT indicator_id, year, count(*), min(illustrative), max(illustrative)"
-                " FROM indicator_values GROUP BY indicator_id, year")).all()
+                "SELECT indicator_id, year, count(*), min(CAST(illustrative AS INTEGER)), max(CAST(illustrative AS INTEGER))"
+                " FROM indicator_values GROUP BY indicator_id, year ORDER BY indicator_id, year")).all()
             poverty = [v for v in values if v[0] == "poverty_rate"]
             assert [v[1] for v in poverty] == list(range(2016, 2026))
             assert all(v[2] == 141 and v[3] == v[4] == 1 for v in poverty)  # every one illustrative

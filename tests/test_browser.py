@@ -10,10 +10,10 @@ the module is skipped when /usr/bin/chromium is absent.
 from __future__ import annotations
 
 import re
-import sqlite3
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import sqlalchemy as sa
 from browser_helpers import (  # noqa: F401 (fixture)
     CHROMIUM,
     POINT_INSIDE_UNIT_JS,
@@ -23,7 +23,7 @@ from browser_helpers import (  # noqa: F401 (fixture)
     open_session,
     session_opener,
 )
-from conftest import needs_shared
+from conftest import needs_shared, store_engine
 
 pytestmark = [
     pytest.mark.skipif(not CHROMIUM.exists(), reason="no system Chromium at /usr/bin/chromium (never downloaded)"),
@@ -222,18 +222,16 @@ def test_project_markers_popup_and_toggle(live_server, open_session):
 
 # 6 -------------------------------------------------------------------------------------
 def test_hostile_names_are_shown_as_text(fresh_app, live_server_for, open_session):
-    db_path = fresh_app.config["DATABASE_URL"].removeprefix("sqlite:///")
-    with sqlite3.connect(db_path) as conn:
-        changed = conn.execute(
-            """UPDATE units SET name = '<img src=x onerror="window.__xss=1">Xã Húc' WHERE code = ?""", (HUC,)
-        ).rowcount
+    with store_engine(fresh_app).begin() as conn:
+        changed = conn.execute(sa.text(
+            """UPDATE units SET name = '<img src=x onerror="window.__xss=1">Xã Húc' WHERE code = :code"""),
+            {"code": HUC}).rowcount
         assert changed >= 1
-        changed = conn.execute(
+        changed = conn.execute(sa.text(
             """UPDATE projects SET name = '<img src=x onerror="window.__xss=2">P',
-                                   donor = '<script>window.__xss=3</script>'"""
+                                   donor = '<script>window.__xss=3</script>'""")
         ).rowcount
         assert changed >= 1
-    conn.close()
 
     with live_server_for(fresh_app) as server:
         # precondition: the API really serves the hostile text

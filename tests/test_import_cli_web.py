@@ -6,13 +6,12 @@ import os
 import re
 import select
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
 
 import pytest
-from conftest import REPO_ROOT, SHARED_DIR, client_as, make_app, needs_shared
+from conftest import REPO_ROOT, SHARED_DIR, client_as, make_app, needs_shared, store_engine
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from import_builders import SOURCE, import_count, long_csv, poverty_annex_xlsx, poverty_rows, units_of, value_rows
@@ -85,7 +84,8 @@ def test_sigkill_mid_import_leaves_previous_data_intact(fresh_app, tmp_path):
     path = write(tmp_path, "big.csv", long_csv(records))
     before = value_rows(fresh_app)
     config = {"DATABASE_URL": fresh_app.config["DATABASE_URL"], "SHARED_DIR": str(SHARED_DIR),
-              "CACHE_DIR": fresh_app.config["CACHE_DIR"], "FIRST_YEAR": 1000, "LAST_YEAR": 2025}
+              "CACHE_DIR": fresh_app.config["CACHE_DIR"], "FIRST_YEAR": 1000, "LAST_YEAR": 2025,
+              "SECRET_KEY": "a-key-for-the-import-process-0123456789"}
     env = dict(os.environ, PYTHONPATH=str(REPO_ROOT), PYTHONUNBUFFERED="1")
     proc = subprocess.Popen(
         [sys.executable, "-m", "flask", "--app", f"mapapp:create_app({config!r})", "import-indicators", path,
@@ -113,9 +113,8 @@ def test_sigkill_mid_import_leaves_previous_data_intact(fresh_app, tmp_path):
     assert proc.returncode == -signal.SIGKILL, "".join(seen)[-2000:]
     assert any("writing:" in line for line in seen)
     assert value_rows(fresh_app) == before and import_count(fresh_app) == 0
-    database = fresh_app.config["DATABASE_URL"].removeprefix("sqlite:///")
-    with sqlite3.connect(database) as conn:
-        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    with store_engine(fresh_app).connect() as conn:
+        assert db.integrity_check(conn) == "ok"
     # The store still takes imports afterwards.
     small = write(tmp_path, "pl.xlsx", poverty_annex_xlsx(poverty_rows(units_of(fresh_app, 2021)), year=2021))
     result = fresh_app.test_cli_runner().invoke(args=["import-indicators", small, "--source", SOURCE])

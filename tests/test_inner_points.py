@@ -1,5 +1,5 @@
 """Inner points lie inside their unit, also for shapes whose centroid does not."""
-from shapely.geometry import MultiPolygon, Polygon, Point
+from shapely.geometry import MultiPolygon, Point, Polygon
 
 from mapapp.geo.inner_points import inner_point, inner_points
 

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import re
-import sqlite3
 
 import pytest
-from conftest import SHARED_DIR, needs_shared
+import sqlalchemy as sa
+from conftest import SHARED_DIR, needs_shared, store_engine
 
 pytestmark = needs_shared
 
@@ -89,10 +89,9 @@ def test_profile_in_english_and_unknown_unit(client):
 
 
 def test_profile_escapes_hostile_names(fresh_app):
-    db_path = fresh_app.config["DATABASE_URL"].removeprefix("sqlite:///")
-    with sqlite3.connect(db_path) as conn:
-        conn.execute("""UPDATE units SET name = '<img src=x onerror=alert(1)>Thuận' WHERE code = '19471'""")
-        conn.execute("""UPDATE projects SET name = '<script>alert(2)</script>'""")
+    with store_engine(fresh_app).begin() as conn:
+        conn.execute(sa.text("""UPDATE units SET name = '<img src=x onerror=alert(1)>Thuận' WHERE code = '19471'"""))
+        conn.execute(sa.text("""UPDATE projects SET name = '<script>alert(2)</script>'"""))
     html = fresh_app.test_client().get("/communes/19489?valid_from=2025-07-01").get_data(as_text=True)
     assert "<img src=x" not in html and "&lt;img src=x onerror=alert(1)&gt;Thuận" in html
     assert "<script>alert(2)" not in html

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import csv
 import io
-import sqlite3
 
 import openpyxl
 import pytest
-from conftest import needs_shared
+import sqlalchemy as sa
+from conftest import needs_shared, store_engine
 
 pytestmark = needs_shared
 
@@ -156,10 +156,9 @@ def test_xlsx_has_the_same_rows_as_numbers_and_an_about_sheet(client):
 
 
 def test_formula_like_names_are_neutralised_in_csv_and_xlsx(fresh_app):
-    db_path = fresh_app.config["DATABASE_URL"].removeprefix("sqlite:///")
-    with sqlite3.connect(db_path) as conn:
-        assert conn.execute("UPDATE units SET name = ? WHERE code = '19468'", (HOSTILE,)).rowcount >= 1
-        conn.execute("UPDATE sources SET title = '@SUM(1+1)' WHERE illustrative = 1")
+    with store_engine(fresh_app).begin() as conn:
+        assert conn.execute(sa.text("UPDATE units SET name = :n WHERE code = '19468'"), {"n": HOSTILE}).rowcount >= 1
+        conn.execute(sa.text("UPDATE sources SET title = '@SUM(1+1)' WHERE illustrative = true"))
     client = fresh_app.test_client()
     rows = read_csv(client.get("/ranking.csv?indicator=poverty_rate&year=2021"))
     hostile = next(r for r in rows if r[1] == "19468")

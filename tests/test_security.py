@@ -11,7 +11,7 @@ import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
 
 import pytest
-from conftest import SHARED_DIR, client_as, csrf_of, make_app, needs_shared
+from conftest import SHARED_DIR, client_as, csrf_of, make_app, needs_shared, postgresql_only, sqlite_only
 from import_builders import SOURCE, poverty_annex_xlsx, poverty_rows, units_of
 
 from mapapp.web import security
@@ -181,6 +181,7 @@ def test_csrf_token_is_per_session(fresh_app):
 
 # --- the secret key -------------------------------------------------------------------------
 
+@sqlite_only  # on PostgreSQL no key is generated: see the test below
 def test_secret_key_is_generated_once_and_kept(tmp_path, monkeypatch):
     monkeypatch.delenv("MAPAPP_SECRET_KEY", raising=False)
     key_file = tmp_path / "instance" / "secret_key"
@@ -191,6 +192,23 @@ def test_secret_key_is_generated_once_and_kept(tmp_path, monkeypatch):
     assert second.config["SECRET_KEY"] == first.config["SECRET_KEY"]  # sessions survive a restart
     monkeypatch.setenv("MAPAPP_SECRET_KEY", "from-the-environment-0123456789")
     assert make_app(tmp_path / "c", SECRET_KEY_FILE=str(key_file)).config["SECRET_KEY"] == \
+        "from-the-environment-0123456789"
+    monkeypatch.delenv("MAPAPP_SECRET_KEY")
+    assert make_app(tmp_path / "d", SECRET_KEY="configured-in-instance-config").config["SECRET_KEY"] == \
+        "configured-in-instance-config"
+
+
+@postgresql_only
+def test_on_postgresql_a_key_is_read_never_generated(tmp_path, monkeypatch):
+    monkeypatch.delenv("MAPAPP_SECRET_KEY", raising=False)
+    key_file = tmp_path / "shared-key"
+    with pytest.raises(security.SharedKeyMissing, match="same key"):
+        make_app(tmp_path / "a", SECRET_KEY="dev", SECRET_KEY_FILE=str(key_file))
+    assert not key_file.exists()
+    key_file.write_text("k" * 64 + "\n", encoding="ascii")  # one file given to every server
+    assert make_app(tmp_path / "b", SECRET_KEY_FILE=str(key_file)).config["SECRET_KEY"] == "k" * 64
+    monkeypatch.setenv("MAPAPP_SECRET_KEY", "from-the-environment-0123456789")
+    assert make_app(tmp_path / "c", SECRET_KEY_FILE=str(tmp_path / "none")).config["SECRET_KEY"] == \
         "from-the-environment-0123456789"
     monkeypatch.delenv("MAPAPP_SECRET_KEY")
     assert make_app(tmp_path / "d", SECRET_KEY="configured-in-instance-config").config["SECRET_KEY"] == \

@@ -15,7 +15,7 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from conftest import REPO_ROOT, SHARED_DIR, TEST_PASSWORD, add_user, csrf_of, needs_shared
+from conftest import REPO_ROOT, SHARED_DIR, TEST_PASSWORD, add_user, csrf_of, needs_shared, store_url
 from werkzeug.test import Client
 
 from mapapp import offload
@@ -38,7 +38,7 @@ def children_of(pid: int) -> list[int]:
 
 @pytest.fixture()
 def network_env(tmp_path):
-    env = dict(os.environ, MAPAPP_DATABASE_URL=f"sqlite:///{tmp_path}/mapapp.sqlite", MAPAPP_SHARED_DIR=str(SHARED_DIR),
+    env = dict(os.environ, MAPAPP_DATABASE_URL=store_url(tmp_path), MAPAPP_SHARED_DIR=str(SHARED_DIR),
                MAPAPP_SECRET_KEY="a-test-key-for-the-served-app-0123456789", MAPAPP_EXPORT_PROCESSES="1",
                PYTHONPATH=str(REPO_ROOT))
     env.pop("MAPAPP_SECURE_COOKIES", None)
@@ -117,7 +117,7 @@ def test_waitress_serves_the_app_with_threads_and_export_workers(network_env, tm
 
 
 def test_export_offload_answers_like_the_app_and_keeps_sessions(tmp_path):
-    config = {"TESTING": True, "DATABASE_URL": f"sqlite:///{tmp_path}/mapapp.sqlite",
+    config = {"TESTING": True, "DATABASE_URL": store_url(tmp_path),
               "CACHE_DIR": str(tmp_path / "cache"), "SHARED_DIR": str(SHARED_DIR), "ANONYMOUS_VIEWING": False}
     wrapped = offload.build(config, export_processes=1)
     try:

@@ -92,7 +92,7 @@ def restore_command(file: str, yes: bool) -> None:
     """Khôi phục từ bản sao lưu / restore the database from FILE (the current one is kept first)."""
     url = current_app.config["DATABASE_URL"]
     try:
-        info = backups.inspect_file(file)
+        info = backups.inspect_file(file, url)
     except backups.BackupError as error:
         _fail(str(error))
         return

@@ -20,18 +20,37 @@ def inputs_for(app: Flask) -> Inputs:
 @click.option("--force", is_flag=True, help="Reload the bundled sources even if they are unchanged.")
 @with_appcontext
 def init_db_command(force: bool) -> None:
-    """Create the database and fill it from ../shared and geodata/ (idempotent)."""
-    from mapapp.ingest.seed import seed
+    """Create the database and fill it from ../shared and geodata/ (idempotent).
+
+    With an atlas configured (``MAPAPP_ATLAS``), its store gets the atlas alone.
+    Each stage and its counts are printed on stderr as it starts.
+    """
     from mapapp.store.db import get_engine
 
-    inputs = inputs_for(current_app)
-    missing = inputs.missing()
-    if missing:
-        for path in missing:
-            click.echo(f"missing input file: {path}", err=True)
-        raise click.ClickException(
-            "put the shared data folder beside the project (../shared) or set MAPAPP_SHARED_DIR")
-    notes = seed(get_engine(), inputs, force=force)
+    def progress(message: str) -> None:
+        click.echo(f"init-db: {message}", err=True)
+
+    atlas = current_app.extensions.get("mapapp_atlas")
+    if atlas is not None:
+        from mapapp.ingest.atlas_seed import seed_atlas
+
+        try:
+            notes = seed_atlas(get_engine(), atlas, Path(current_app.config["SHARED_DIR"]),
+                               Path(current_app.config["GEODATA_DIR"]), Path(current_app.config["CACHE_DIR"]),
+                               force=force, progress=progress)
+        except (FileNotFoundError, ValueError) as error:
+            raise click.ClickException(str(error)) from None
+    else:
+        from mapapp.ingest.seed import seed
+
+        inputs = inputs_for(current_app)
+        missing = inputs.missing()
+        if missing:
+            for path in missing:
+                click.echo(f"missing input file: {path}", err=True)
+            raise click.ClickException(
+                "put the shared data folder beside the project (../shared) or set MAPAPP_SHARED_DIR")
+        notes = seed(get_engine(), inputs, force=force, progress=progress)
     for note in notes:
         click.echo(f"left out: {note}")
     click.echo(f"database ready: {current_app.config['DATABASE_URL']}")

@@ -12,6 +12,7 @@ import hashlib
 import json
 import logging
 import math
+import time
 from dataclasses import asdict
 from pathlib import Path
 
@@ -188,8 +189,11 @@ def inputs_checksum(atlas: Atlas, shared_dir: Path, geodata_dir: Path) -> str:
 
 
 def seed_atlas(engine: sa.Engine, atlas: Atlas, shared_dir: Path, geodata_dir: Path, cache_dir: Path,
-               force: bool = False) -> list[str]:
+               force: bool = False, progress=None) -> list[str]:
     """Create the schema and load the atlas; return notes (unnamed units...).
+
+    Runs under the store's lock (:func:`mapapp.store.db.exclusive`): servers starting together
+    on an empty store seed it once. ``progress(message)`` is told each stage and its counts.
 
     Raises
     ------
@@ -201,18 +205,33 @@ def seed_atlas(engine: sa.Engine, atlas: Atlas, shared_dir: Path, geodata_dir: P
     path = atlas.boundary_path(shared_dir)
     if not path.is_file():
         raise FileNotFoundError(f"missing input file: {path}")
+    say = progress or (lambda message: log.info("atlas %s: %s", atlas.id, message))
+    with db.exclusive(engine):
+        return _seed_atlas(engine, atlas, shared_dir, geodata_dir, cache_dir, force, say)
+
+
+def _seed_atlas(engine, atlas: Atlas, shared_dir: Path, geodata_dir: Path, cache_dir: Path, force: bool,
+                say) -> list[str]:
+    started = time.perf_counter()
     db.create_schema(engine)
     digest = inputs_checksum(atlas, shared_dir, geodata_dir)
     with engine.connect() as conn:
         if not force and db.get_meta(conn, "seed_checksum") == digest:
+            say("the store is up to date (inputs unchanged)")
             return []
+    cached = boundaries._read_cache(cache_dir, layer_key(atlas, shared_dir)) is not None
+    say(f"building the layer of {atlas.boundaries} " + ("(from the cache)" if cached else
+                                                          "(first time: cleaning, levels of detail; minutes for a country)"))
     key, serialised, built = build_layer(atlas, shared_dir, cache_dir)
+    count = len(serialised["units"])
+    say(f"layer ready: {count} units, {len(built)} levels of detail ({time.perf_counter() - started:.0f} s)")
     spec = boundaries.VersionSpec(atlas.version_id, atlas.valid_from, atlas.valid_to, "file", atlas.boundaries,
                                   atlas.version_label_vi, atlas.version_label_en)
     with engine.begin() as conn:  # one transaction: all or nothing
+        say(f"writing {count} units and their boundaries")
         unit_ids = _store_units(conn, serialised["units"])
         boundaries.store_versions(conn, [(spec, key, serialised)], unit_ids)
-        packs.store(conn, atlas.version_id, built, len(serialised["units"]))
+        packs.store(conn, atlas.version_id, built, count)
         indicators = catalogue.read_catalogue(Path(geodata_dir) / "indicators.csv")
         catalogue.store_catalogue(conn, [i for i in indicators if i.id in ATLAS_INDICATORS])
         conn.execute(sa.delete(db.indicator_values).where(db.indicator_values.c.origin == "seed"))
@@ -224,6 +243,8 @@ def seed_atlas(engine: sa.Engine, atlas: Atlas, shared_dir: Path, geodata_dir: P
         db.set_meta(conn, "atlas_id", atlas.id)
         db.set_meta(conn, "seed_checksum", digest)
         db.bump_generation(conn)
+        say(f"wrote {values.written} values; committing")
+    say(f"done in {time.perf_counter() - started:.0f} s")
     return [f"{u['code']}: {u['name']}" for u in serialised["units"] if u["name"].startswith("(")]
 
 

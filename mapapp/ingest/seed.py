@@ -71,8 +71,11 @@ class Inputs:
                                    *(p.read_bytes() for p in files), *optional, b"district-facts-1")
 
 
-def seed(engine: sa.Engine, inputs: Inputs, force: bool = False) -> list[str]:
+def seed(engine: sa.Engine, inputs: Inputs, force: bool = False, progress=None) -> list[str]:
     """Create the schema and load every bundled source; return notes on rows left out.
+
+    Runs under the store's lock (:func:`mapapp.store.db.exclusive`): servers starting together
+    on an empty store seed it once. ``progress(message)`` is told each stage and its counts.
 
     Raises
     ------
@@ -82,14 +85,23 @@ def seed(engine: sa.Engine, inputs: Inputs, force: bool = False) -> list[str]:
     missing = inputs.missing()
     if missing:
         raise FileNotFoundError("missing input files: " + ", ".join(str(p) for p in missing))
+    say = progress or (lambda message: log.info("seed: %s", message))
+    with db.exclusive(engine):
+        return _seed(engine, inputs, force, say)
+
+
+def _seed(engine: sa.Engine, inputs: Inputs, force: bool, say) -> list[str]:
     db.create_schema(engine)
     digest = inputs.checksum()
     with engine.connect() as conn:
         if not force and db.get_meta(conn, "seed_checksum") == digest:
+            say("the store is up to date (inputs unchanged)")
             return []
     registry = units.read_registry(inputs.registry)
+    say(f"reading the boundary versions ({len(registry)} units in the registry)")
     versions = boundaries.load_versions(inputs.shared_dir, inputs.geodata_dir, inputs.registry, registry,
                                         inputs.cache_dir)
+    say(f"writing {len(registry)} units, {len(versions)} boundary versions")
     with engine.begin() as conn:  # one transaction: all or nothing
         unit_ids = units.store_registry(conn, registry)
         boundaries.store_versions(conn, versions, unit_ids)
@@ -109,6 +121,7 @@ def seed(engine: sa.Engine, inputs: Inputs, force: bool = False) -> list[str]:
         notes += [f"projects.csv: {p.name}: commune {n!r} not found" for p in project_list for n in p.unmatched]
         db.set_meta(conn, "seed_checksum", digest)
         db.bump_generation(conn)
+        say(f"wrote {values.written} values, {len(project_list)} projects; committing")
     for note in notes:
         log.info("seed: %s", note)
     return notes
@@ -131,11 +144,13 @@ class _ValueWriter:
     def __init__(self, conn: sa.Connection, imported_keys: set):
         self.conn = conn
         self.imported = imported_keys
+        self.written = 0
 
     def insert(self, rows: list[dict]) -> None:
         kept = [r for r in rows if (r["unit_id"], r["year"], r["indicator_id"]) not in self.imported]
         if kept:
             self.conn.execute(sa.insert(db.indicator_values), kept)
+            self.written += len(kept)
 
 
 class _SourceCache:

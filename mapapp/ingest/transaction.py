@@ -85,7 +85,7 @@ def now_iso() -> str:
 
 def ensure_schema(engine: sa.Engine) -> None:
     """Create the import tables in an existing store (idempotent)."""
-    db.metadata.create_all(engine)
+    db.create_schema(engine)
 
 
 def source_id_for(conn: sa.Connection, title: str, quote: str = "") -> int:

@@ -135,7 +135,8 @@ def version_outline(conn: sa.Connection, version_id: str) -> dict:
     only that tail is read, which matters for a country of 11,163 communes.
     """
     column = db.boundary_versions.c.units_geojson
-    tail = conn.execute(sa.select(sa.func.substr(column, sa.func.instr(column, '"outline":') + 10))
+    position = sa.func.strpos if db.is_postgresql(conn) else sa.func.instr  # the same function, two names
+    tail = conn.execute(sa.select(sa.func.substr(column, position(column, '"outline":') + 10))
                         .where(db.boundary_versions.c.id == version_id)).scalar()
     if tail is None:
         raise NotFound(f"unknown boundary version {version_id!r}")

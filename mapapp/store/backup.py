@@ -15,14 +15,23 @@ connections (a running server) see either the old store or the restored one, nev
 mix, and a crash mid-way rolls back. The restored store is then migrated to the
 current schema version. Restart running servers afterwards: they cache a few tables.
 
-PostgreSQL stores are backed up with ``pg_dump``; these functions refuse other URLs.
+PostgreSQL stores go through ``pg_dump`` / ``pg_restore`` (see :func:`backup_postgresql`,
+:func:`inspect_dump`, :func:`restore_postgresql`) with the same checks: one consistent
+snapshot (pg_dump reads in one repeatable-read transaction while the servers go on),
+written to a temporary name, checked, synced and renamed; a restore validates the archive
+(a pg_dump archive that reads back whole, the core tables, a schema version no newer than
+this code), keeps a dump of the current store, and replaces the store in ONE transaction.
+Other databases are refused.
 """
 from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import secrets
+import shutil
 import sqlite3
+import subprocess
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -30,6 +39,7 @@ import sqlalchemy as sa
 from mapapp.store import db
 
 SQLITE_HEADER = b"SQLite format 3\x00"
+PG_DUMP_HEADER = b"PGDMP"
 CORE_TABLES = ("meta", "units", "sources", "indicators", "indicator_values")
 BUSY_TIMEOUT_MS = 30_000
 
@@ -38,12 +48,16 @@ class BackupError(RuntimeError):
     """A backup or restore that was refused; nothing was changed (message vi / en)."""
 
 
+def is_postgresql(url: str) -> bool:
+    return sa.engine.make_url(url).get_backend_name() == "postgresql"
+
+
 def database_path(url: str) -> Path:
     """The file of a SQLite URL (raises :class:`BackupError` for other databases)."""
     parsed = sa.engine.make_url(url)
     if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
-        raise BackupError(f"chỉ sao lưu được SQLite; với PostgreSQL dùng pg_dump / only SQLite stores can be "
-                          f"backed up here (use pg_dump for {parsed.get_backend_name()})")
+        raise BackupError(f"chỉ sao lưu được SQLite và PostgreSQL / only SQLite and PostgreSQL stores can be "
+                          f"backed up ({parsed.get_backend_name()} is neither)")
     return Path(parsed.database).resolve()
 
 
@@ -104,6 +118,8 @@ def backup(url: str, target: str | os.PathLike, overwrite: bool = False) -> dict
         Not SQLite, no store yet, ``target`` is the store itself, exists (without
         ``overwrite``), or its folder does not exist.
     """
+    if is_postgresql(url):
+        return backup_postgresql(url, target, overwrite)
     source = database_path(url)
     target = Path(target).resolve()
     if not source.is_file():
@@ -125,14 +141,19 @@ def backup(url: str, target: str | os.PathLike, overwrite: bool = False) -> dict
     return {"path": str(target), "bytes": target.stat().st_size, **info}
 
 
-def inspect_file(path: str | os.PathLike) -> dict:
+def inspect_file(path: str | os.PathLike, url: str | None = None) -> dict:
     """Check that ``path`` is a sound mapapp store; return its schema version and row counts.
+
+    ``url``: the store it is meant for; a PostgreSQL store takes a pg_dump archive
+    (:func:`inspect_dump`), a SQLite store an SQLite file.
 
     Raises
     ------
     BackupError
         Not an SQLite file, damaged, not a mapapp store, or from a newer app version.
     """
+    if url is not None and is_postgresql(url):
+        return inspect_dump(path)
     path = Path(path)
     try:
         with open(path, "rb") as handle:
@@ -178,6 +199,8 @@ def restore(url: str, source: str | os.PathLike, keep_dir: str | os.PathLike) ->
     BackupError
         When ``source`` is not a sound mapapp store (nothing is changed).
     """
+    if is_postgresql(url):
+        return restore_postgresql(url, source, keep_dir)
     live = database_path(url)
     source = Path(source).resolve()
     if source == live:
@@ -232,3 +255,163 @@ def _match_page_size(staged: Path, live: Path) -> None:
             conn.execute("VACUUM")
     finally:
         conn.close()
+
+
+# --- PostgreSQL: pg_dump / pg_restore ---------------------------------------------------------
+
+def pg_tool(name: str) -> str:
+    """The path of a PostgreSQL client program (``MAPAPP_PG_BIN``, else the newest installed)."""
+    folders = [os.environ["MAPAPP_PG_BIN"]] if os.environ.get("MAPAPP_PG_BIN") else []
+    folders += sorted((str(p) for p in Path("/usr/lib/postgresql").glob("*/bin")),
+                      key=lambda f: int(re.sub(r"\D", "", f) or 0), reverse=True)
+    for folder in folders:
+        candidate = Path(folder) / name
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return str(candidate)
+    found = shutil.which(name)
+    if not found:
+        raise BackupError(f"không có {name} / {name} is not installed (Debian: apt-get install postgresql-client)")
+    return found
+
+
+def _pg_env(url: str) -> dict:
+    """libpq's environment for a SQLAlchemy URL (the password never appears on a command line)."""
+    parsed = sa.engine.make_url(url)
+    env = dict(os.environ)
+    for key, value in (("PGHOST", parsed.host), ("PGPORT", parsed.port), ("PGUSER", parsed.username),
+                       ("PGPASSWORD", parsed.password), ("PGDATABASE", parsed.database)):
+        if value:
+            env[key] = str(value)
+    return env
+
+
+def _run(args: list[str], url: str | None = None, **kwargs) -> subprocess.CompletedProcess:
+    env = _pg_env(url) if url else dict(os.environ)
+    try:
+        return subprocess.run(args, env=env, capture_output=True, check=True, **kwargs)
+    except subprocess.CalledProcessError as error:
+        detail = (error.stderr or b"").decode("utf-8", "replace").strip().splitlines()
+        raise BackupError(f"{Path(args[0]).name} thất bại / failed: {' | '.join(detail[-3:])}") from None
+
+
+def pg_dump(url: str, target: Path) -> None:
+    """``pg_dump`` of the store into ``target`` (custom format: compressed, one consistent snapshot)."""
+    _run([pg_tool("pg_dump"), "--format=custom", "--no-owner", "--no-privileges", f"--file={target}"], url)
+
+
+def _has_store(url: str) -> bool:
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            return sa.inspect(conn).has_table("meta")
+    except sa.exc.OperationalError as error:
+        raise BackupError(f"không kết nối được / cannot connect to the database: {error.orig}") from None
+    finally:
+        engine.dispose()
+
+
+def backup_postgresql(url: str, target: str | os.PathLike, overwrite: bool = False) -> dict:
+    """:func:`backup` of a PostgreSQL store: ``pg_dump`` to a temporary name, checked, synced, renamed."""
+    target = Path(target).resolve()
+    if not _has_store(url):
+        raise BackupError("chưa có cơ sở dữ liệu / no mapapp store in this database yet")
+    if target.exists() and not overwrite:
+        raise BackupError(f"tệp đã có / {target} exists (--force to replace it)")
+    if not target.parent.is_dir():
+        raise BackupError(f"không có thư mục / no folder {target.parent}")
+    temp = _temp_beside(target)
+    try:
+        pg_dump(url, temp)
+        with open(temp, "rb") as handle:
+            os.fsync(handle.fileno())
+        info = inspect_dump(temp)
+        os.replace(temp, target)
+        _fsync_dir(target.parent)
+    finally:
+        temp.unlink(missing_ok=True)
+    return {"path": str(target), "bytes": target.stat().st_size, **info}
+
+
+def _table_rows(path: Path, table: str) -> list[list[str]]:
+    """The rows of one table of a pg_dump archive (its COPY data, tab separated)."""
+    script = _run([pg_tool("pg_restore"), "--data-only", f"--table={table}", "--file=-", str(path)]).stdout
+    rows, inside = [], False
+    for line in script.decode("utf-8").split("\n"):
+        if inside:
+            if line == "\\.":
+                inside = False
+            else:
+                rows.append(line.split("\t"))
+        elif line.startswith("COPY ") and line.endswith("FROM stdin;"):
+            inside = True
+    return rows
+
+
+def inspect_dump(path: str | os.PathLike) -> dict:
+    """Check that ``path`` is a sound pg_dump archive of a mapapp store (as :func:`inspect_file`).
+
+    The whole archive is read back (every compressed block), then its tables and the
+    schema version are checked.
+    """
+    path = Path(path)
+    try:
+        with open(path, "rb") as handle:
+            header = handle.read(len(PG_DUMP_HEADER))
+    except OSError as error:
+        raise BackupError(f"không đọc được / cannot read {path}: {error}") from error
+    if header != PG_DUMP_HEADER:
+        raise BackupError(f"không phải bản sao pg_dump / {path.name} is not a pg_dump archive (custom format) "
+                          "of a PostgreSQL store")
+    try:
+        listing = _run([pg_tool("pg_restore"), "--list", str(path)]).stdout.decode("utf-8", "replace")
+        _run([pg_tool("pg_restore"), "--file=/dev/null", str(path)])  # reads every block back
+    except BackupError as error:
+        raise BackupError(f"tệp hỏng / {path.name} is damaged: {error}") from None
+    tables = set(re.findall(r"^\d+; \d+ \d+ TABLE \S+ (\S+) ", listing, flags=re.M))
+    missing = [t for t in CORE_TABLES if t not in tables]
+    if missing:
+        raise BackupError(f"không phải cơ sở dữ liệu mapapp / {path.name} is not a mapapp database "
+                          f"(missing tables: {', '.join(missing)})")
+    meta = {row[0]: row[1] for row in _table_rows(path, "meta") if len(row) >= 2}
+    value = meta.get("schema_version", "")
+    version = int(value) if value.isdigit() else 1
+    if version > db.SCHEMA_VERSION:
+        raise BackupError(f"tệp từ phiên bản mới hơn / {path.name} has schema version {version}, this app "
+                          f"knows up to {db.SCHEMA_VERSION}")
+    counts = {t: len(_table_rows(path, t)) for t in ("indicator_values", "imports", "users") if t in tables}
+    return {"schema_version": version, "counts": counts, "format": "pg_dump"}
+
+
+def restore_postgresql(url: str, source: str | os.PathLike, keep_dir: str | os.PathLike) -> dict:
+    """:func:`restore` into a PostgreSQL store, in one transaction.
+
+    The archive is validated, the current store is dumped into ``keep_dir``, then ``psql
+    --single-transaction`` drops the store's tables and runs ``pg_restore``'s script: other
+    connections see the old store or the restored one, never a mix, and an error leaves
+    the old store. The result is migrated to the current schema version.
+    """
+    source = Path(source).resolve()
+    info = inspect_dump(source)
+    kept = None
+    if _has_store(url):
+        keep_dir = Path(keep_dir)
+        keep_dir.mkdir(parents=True, exist_ok=True)
+        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        kept = keep_dir / f"before-restore-{stamp}-{secrets.token_hex(3)}.pgdump"
+        backup_postgresql(url, kept)
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            present = sa.inspect(conn).get_table_names()
+    finally:
+        engine.dispose()
+    script = _run([pg_tool("pg_restore"), "--no-owner", "--no-privileges", "--file=-", str(source)]).stdout
+    drops = "".join(f'DROP TABLE IF EXISTS public."{name}" CASCADE;\n' for name in present).encode()
+    _run([pg_tool("psql"), "--quiet", "--no-psqlrc", "--single-transaction", "-v", "ON_ERROR_STOP=1", "--file=-"],
+         url, input=drops + script)
+    engine = db.make_engine(url)
+    try:
+        migrated = db.create_schema(engine)
+    finally:
+        engine.dispose()
+    return {"kept": str(kept) if kept else None, "migrated": migrated, **info}

@@ -1,13 +1,19 @@
 """The store: schema and engine.
 
 SQLAlchemy Core over SQLite by default; the URL comes from ``MAPAPP_DATABASE_URL``
-so PostgreSQL can replace SQLite without code changes. Dates are ISO-8601 text
-(portable across both), ``''`` meaning "open ended" in validity columns.
+so PostgreSQL (``postgresql+psycopg://…``) can replace SQLite without code changes.
+Dates are ISO-8601 text (portable across both), ``''`` meaning "open ended" in validity
+columns. Several processes may share one store: the schema and the seed are written
+under :func:`exclusive` (``pg_advisory_lock`` on PostgreSQL, a lock database beside an
+SQLite file), and single values are upserted (:func:`upsert`), never deleted and inserted.
 """
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
 import secrets
+import threading
 
 import sqlalchemy as sa
 from flask import current_app, g
@@ -245,8 +251,12 @@ def default_database_url(instance_path: str, atlas_id: str = "") -> str:
 
 
 def make_engine(url: str) -> sa.Engine:
-    """Create an engine; SQLite gets WAL, a busy timeout and foreign keys."""
-    engine = sa.create_engine(url, future=True)
+    """Create an engine; SQLite gets WAL, a busy timeout and foreign keys.
+
+    ``pool_pre_ping``: a pooled connection is tested before use, so the first request after a
+    database restart gets a new connection instead of an error.
+    """
+    engine = sa.create_engine(url, future=True, pool_pre_ping=True)
     if engine.dialect.name == "sqlite":
         if engine.url.database and engine.url.database != ":memory:":
             os.makedirs(os.path.dirname(os.path.abspath(engine.url.database)), exist_ok=True)
@@ -331,7 +341,80 @@ def stored_schema_version(conn: sa.Connection) -> int | None:
     return 1 if inspector.has_table("units") else None
 
 
+def is_postgresql(bind: sa.Engine | sa.Connection) -> bool:
+    return bind.dialect.name == "postgresql"
+
+
+_held = threading.local()
+
+
+@contextlib.contextmanager
+def exclusive(engine: sa.Engine, name: str = "store"):
+    """Hold the store's lock ``name`` across processes and servers (re-entrant in one thread).
+
+    PostgreSQL: a session ``pg_advisory_lock`` on a connection of its own. SQLite: an
+    exclusive write transaction on a small lock database ``<database>.<name>.lock``
+    beside the file (:func:`_sqlite_file_lock`) (an in-memory store
+    has one process). Used by :func:`create_schema` and the seeds, so that any number of
+    servers may start together on an empty store: one writes, the others wait and then
+    find the work done.
+    """
+    held = getattr(_held, "keys", None)
+    if held is None:
+        held = _held.keys = set()
+    key = (str(engine.url), name)
+    if key in held:
+        yield
+        return
+    held.add(key)
+    try:
+        if is_postgresql(engine):
+            number = int.from_bytes(hashlib.sha256(f"mapapp:{name}".encode()).digest()[:8], "big", signed=True)
+            with engine.connect() as conn:
+                conn.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": number})
+                conn.commit()
+                try:
+                    yield
+                finally:
+                    conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": number})
+                    conn.commit()
+        elif engine.dialect.name == "sqlite" and engine.url.database and engine.url.database != ":memory:":
+            with _sqlite_file_lock(f"{os.path.abspath(engine.url.database)}.{name}.lock"):
+                yield
+        else:
+            yield
+    finally:
+        held.discard(key)
+
+
+@contextlib.contextmanager
+def _sqlite_file_lock(path: str, timeout_s: float = 900.0):
+    """Hold a lock across processes on any OS: a ``BEGIN IMMEDIATE`` transaction on a tiny SQLite file.
+
+    The seed spans several connections of the store, so the store's own write lock cannot be
+    held for it; a separate lock database can. SQLite's file locking works on Windows and
+    Unix alike, and the lock dies with the process that held it (no stale lock files).
+    """
+    import sqlite3
+
+    handle = sqlite3.connect(path, timeout=timeout_s, isolation_level=None)
+    try:
+        handle.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        finally:
+            handle.execute("ROLLBACK")
+    finally:
+        handle.close()
+
+
 def create_schema(engine: sa.Engine) -> list[int]:
+    """Create or upgrade the schema under the store's lock (see :func:`_create_schema`)."""
+    with exclusive(engine):
+        return _create_schema(engine)
+
+
+def _create_schema(engine: sa.Engine) -> list[int]:
     """Create or upgrade the schema to :data:`SCHEMA_VERSION`; return the migrations applied.
 
     An empty store gets every table at once. A store at an older version gets the
@@ -368,6 +451,24 @@ def create_schema(engine: sa.Engine) -> list[int]:
     return applied
 
 
+def integrity_check(conn: sa.Connection) -> str:
+    """``'ok'`` when the store reads back whole, else what is wrong.
+
+    SQLite: ``PRAGMA integrity_check`` (every page, index and constraint). PostgreSQL, which
+    has no such statement: every table of the schema is read through (a damaged page or a
+    missing table raises).
+    """
+    if conn.dialect.name == "sqlite":
+        return conn.exec_driver_sql("PRAGMA integrity_check").scalar()
+    present = set(sa.inspect(conn).get_table_names())
+    missing = [t.name for t in metadata.sorted_tables if t.name not in present]
+    if missing:
+        return "missing tables: " + ", ".join(missing)
+    for table in metadata.sorted_tables:
+        conn.execute(sa.select(sa.func.count()).select_from(table)).scalar()
+    return "ok"
+
+
 def bump_generation(conn: sa.Connection) -> None:
     """Mark the data as changed (call inside every transaction that writes data).
 
@@ -388,6 +489,28 @@ def get_meta(conn: sa.Connection, key: str) -> str | None:
 
 
 def set_meta(conn: sa.Connection, key: str, value: str) -> None:
-    """Insert or replace one value of the ``meta`` table."""
-    conn.execute(sa.delete(meta).where(meta.c.key == key))
-    conn.execute(sa.insert(meta).values(key=key, value=value))
+    """Insert or replace one value of the ``meta`` table (one upsert: safe beside other writers)."""
+    upsert(conn, meta, [{"key": key, "value": value}], ["key"])
+
+
+def upsert(conn: sa.Connection, table: sa.Table, rows: list[dict], keys: list[str]) -> None:
+    """Insert ``rows``; a row whose ``keys`` exist already updates the other columns given.
+
+    ``INSERT … ON CONFLICT (keys) DO UPDATE``, which SQLite and PostgreSQL both know.
+    """
+    if not rows:
+        return
+    if is_postgresql(conn):
+        from sqlalchemy.dialects.postgresql import insert
+    elif conn.dialect.name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
+        raise NotImplementedError(f"upsert on {conn.dialect.name}")
+    statement = insert(table)
+    others = [c for c in rows[0] if c not in keys]
+    if others:
+        statement = statement.on_conflict_do_update(
+            index_elements=keys, set_={c: statement.excluded[c] for c in others})
+    else:
+        statement = statement.on_conflict_do_nothing(index_elements=keys)
+    conn.execute(statement, rows)

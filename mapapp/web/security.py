@@ -15,7 +15,9 @@ Configuration (``instance/config.py``, environment in capitals):
 
 * ``SECRET_KEY`` — from ``MAPAPP_SECRET_KEY``, else the app config (``"dev"`` does not
   count), else the file ``SECRET_KEY_FILE`` (default ``instance/secret_key``), generated
-  (random, mode 600) on first start. Tests (``TESTING``) without a file get a random key.
+  (random, mode 600) on first start. Tests (``TESTING``) without a file get a random key. On a
+  PostgreSQL store no key is generated: the app refuses to start until one is configured,
+  so that every server sharing the store signs with the same key.
 * ``MAPAPP_SECURE_COOKIES=1`` / ``SECURE_COOKIES`` — session cookie only over HTTPS (set it
   behind an HTTPS proxy; plain HTTP logins stop working with it).
 * ``SESSION_HOURS`` (12) — how long a login lasts without use.
@@ -88,11 +90,20 @@ def secret_key(app) -> str:
     path = app.config.get("SECRET_KEY_FILE")
     if not path and app.config.get("TESTING"):
         return secrets.token_hex(32)
-    return _key_from_file(path or os.path.join(app.instance_path, "secret_key"))
+    return _key_from_file(path or os.path.join(app.instance_path, "secret_key"),
+                          shared_store=str(app.config.get("DATABASE_URL", "")).startswith("postgresql"))
 
 
-def _key_from_file(path: str) -> str:
-    """Read the key file; create it first (atomically, readable by the owner only) when absent."""
+class SharedKeyMissing(RuntimeError):
+    """A server on a shared store would sign sessions with a key of its own."""
+
+
+def _key_from_file(path: str, shared_store: bool = False) -> str:
+    """Read the key file; create it first (atomically, readable by the owner only) when absent.
+
+    On a PostgreSQL store (several servers may share it) a missing key is never generated: each
+    server would make its own and a login on one would be unknown on the others.
+    """
     try:
         with open(path, encoding="ascii") as handle:
             key = handle.read().strip()
@@ -100,6 +111,13 @@ def _key_from_file(path: str) -> str:
             return key
     except FileNotFoundError:
         pass
+    if shared_store:
+        raise SharedKeyMissing(
+            "the store is PostgreSQL, which several app servers may share, but no secret key is configured "
+            f"(no MAPAPP_SECRET_KEY, no SECRET_KEY in instance/config.py, no key file {path}): every server would "
+            "generate its own and sessions would not carry over. Give all servers the same key: "
+            "MAPAPP_SECRET_KEY=$(python3 -c 'import secrets; print(secrets.token_hex(32))') or SECRET_KEY_FILE "
+            "pointing at one shared file")
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     temp = f"{path}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
