@@ -46,12 +46,18 @@ def _cached_json(body: str, etag: str, max_age: int) -> Response:
 
 @bp.get("/versions")
 def versions():
-    """Boundary versions and the version used for each year of the range."""
+    """Boundary versions and the version used for each year of the range.
+
+    Each version has ``label`` in the language of ``lang`` (vi by default) and both
+    ``label_vi`` and ``label_en``.
+    """
     conn = connection()
     cfg = current_app.config
+    lang = "en" if request.args.get("lang") == "en" else "vi"
     years = {y: query.version_for_year(conn, y).id for y in range(cfg["FIRST_YEAR"], cfg["LAST_YEAR"] + 1)}
     return jsonify({
-        "versions": [v.__dict__ for v in query.versions(conn)],
+        "versions": [{**v.__dict__, "label": v.label_in(lang), "label_vi": v.label, "label_en": v.label_in("en")}
+                     for v in query.versions(conn)],
         "years": {str(y): v for y, v in years.items()},
     })
 
