@@ -408,8 +408,9 @@ def build(
         and ``max`` then describe the pool, so the legend reads the same for every year.
     manual : sequence of float, optional
         Fixed class bounds (strictly increasing): ``len(manual) + 1`` classes, the
-        first "≤ manual[0]", the last "> manual[-1]". Overrides ``method``, ``k`` and ``pool``
-        for the bounds (method ``"manual"``).
+        first "≤ manual[0]", the last "> manual[-1]" (its upper bound in ``upper_bounds``
+        repeats ``manual[-1]``). Overrides ``method``, ``k`` and ``pool`` for the bounds
+        (method ``"manual"``).
 
     Returns
     -------
@@ -426,7 +427,7 @@ def build(
     reference = list(pool) if pool is not None else values
     finite = _finite_sorted(reference + values if pool is not None else values)
     if manual:
-        bounds = _manual_bounds(manual, finite)
+        bounds = _manual_bounds(manual)
         method, k = "manual", len(bounds)
     else:
         bounds = breaks(reference, method, k)
@@ -443,16 +444,16 @@ def build(
     return result, indexes
 
 
-def _manual_bounds(manual: Sequence[float], finite: np.ndarray) -> list[float]:
-    """Upper bounds of manual classes: the given bounds and a last, open class above them."""
+def _manual_bounds(manual: Sequence[float]) -> list[float]:
+    """Upper bounds of manual classes: the given bounds, then the last cut again for the open class above.
+
+    The repeated bound keeps the classes independent of the data (the same in every year):
+    :func:`classify` puts every value above the last cut in that last class.
+    """
     cuts = [float(b) for b in manual]
     if any(b >= a for a, b in zip(cuts[1:], cuts)) or len(cuts) + 1 > MAX_K:
         raise ValueError(f"manual bounds must be strictly increasing and at most {MAX_K - 1}, got {cuts}")
-    top = float(finite[-1]) if finite.size else cuts[-1]
-    # The last class is "> last cut"; its stored upper bound is the data maximum. When no value
-    # exceeds the last cut the bound repeats it and the class stays empty (classify() still puts
-    # anything above the last bound there).
-    return cuts + [max(top, cuts[-1])]
+    return cuts + [cuts[-1]]
 
 
 # --------------------------------------------------------------------------

@@ -108,7 +108,7 @@ def format_threshold(value: float | None) -> str:
     return str(int(value)) if float(value).is_integer() and abs(value) < 1e21 else repr(float(value))
 
 
-def parse(args, config, indicator_ids) -> ViewState:
+def parse(args, config, indicator_ids, data_years=None) -> ViewState:
     """Parse request arguments into a :class:`ViewState`.
 
     Parameters
@@ -119,6 +119,9 @@ def parse(args, config, indicator_ids) -> ViewState:
         App config (``DEFAULT_INDICATOR``, ``DEFAULT_YEAR``, ``FIRST_YEAR``, ``LAST_YEAR``).
     indicator_ids : Collection[str]
         Known indicator ids.
+    data_years : Mapping[str, Sequence[int]], optional
+        The years with data of each indicator: without ``year``, the view shows the
+        latest of them (within the configured range); ``DEFAULT_YEAR`` when there is none.
 
     Raises
     ------
@@ -128,7 +131,7 @@ def parse(args, config, indicator_ids) -> ViewState:
     indicator = args.get("indicator", config["DEFAULT_INDICATOR"])
     if indicator not in indicator_ids:
         raise BadRequest(f"unknown indicator {indicator!r}; use one of: {', '.join(indicator_ids)}")
-    year = parse_year(args.get("year"), config, default=config["DEFAULT_YEAR"])
+    year = parse_year(args.get("year"), config, default=default_year(indicator, config, data_years))
     method = args.get("method", classify.DEFAULT_METHOD)
     if method not in classify.METHODS:
         raise BadRequest(f"unknown classification method {method!r}; use one of: {', '.join(classify.METHODS)}")
@@ -189,6 +192,18 @@ def parse_breaks(text) -> tuple[float, ...]:
     if any(b >= a for a, b in zip(bounds[1:], bounds)):
         raise BadRequest(f"breaks={text!r} must be strictly increasing (e.g. breaks=10,20,30,40)")
     return tuple(bounds)
+
+
+def default_year(indicator: str, config, data_years=None) -> int:
+    """The year a view shows when none is asked: the latest with data of ``indicator``.
+
+    Returns
+    -------
+    int
+        The latest year with data within ``FIRST_YEAR``..``LAST_YEAR``, else ``DEFAULT_YEAR``.
+    """
+    years = [y for y in (data_years or {}).get(indicator, ()) if config["FIRST_YEAR"] <= y <= config["LAST_YEAR"]]
+    return max(years) if years else config["DEFAULT_YEAR"]
 
 
 def parse_year(text, config, default=None) -> int:
