@@ -246,3 +246,25 @@ def test_boundary_labels_follow_the_page_language(client):
         "Commune boundaries from 1 July 2025 (7 communes)"
     ranking = client.get("/ranking.json?indicator=poverty_rate&year=2016&lang=en").get_json()
     assert ranking["version"]["label"] == "Commune boundaries 2008-2019 (22 units)"
+
+
+def test_api_indicators_says_which_have_data_and_their_preset_bands(client):
+    by_id = {i["id"]: i for i in client.get("/api/indicators").get_json()["indicators"]}
+    assert by_id["households"]["has_data"] is False and by_id["households"]["years"] == []
+    assert by_id["poverty_rate"]["has_data"] is True
+    assert by_id["poverty_rate"]["legend_breaks"] == [10, 20, 30, 40, 50]
+    assert by_id["near_poverty_rate"]["legend_breaks"] == []
+
+
+def test_change_maps_keep_one_zero_centred_scale_across_years(client):
+    views = [values(client, f"indicator=poverty_rate&year={y}&compare=2016") for y in (2018, 2024)]
+    assert views[0]["classification"]["breaks"] == views[1]["classification"]["breaks"]
+    assert views[0]["legend"]["labels"] == views[1]["legend"]["labels"]
+    breaks = views[0]["classification"]["breaks"]
+    assert breaks[-1] == pytest.approx(-(breaks[0] - (breaks[1] - breaks[0])))  # [-m, m] in equal steps
+    assert "2016" in views[0]["legend"]["note"] and "đối xứng quanh 0" in views[0]["legend"]["note"]
+    own = [values(client, f"indicator=poverty_rate&year={y}&compare=2016&classes=year") for y in (2018, 2024)]
+    assert own[0]["classification"]["breaks"] != own[1]["classification"]["breaks"]
+    # The pooled extent is the largest change of any year: at least each year's own.
+    assert breaks[-1] >= max(abs(v) for v in (own[0]["classification"]["breaks"][-1],
+                                               own[1]["classification"]["breaks"][-1])) - 1e-9

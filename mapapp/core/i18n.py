@@ -344,6 +344,10 @@ STRINGS: dict[str, dict[str, str]] = {
                     "en": "the indicator's fixed bands, the same every year"},
     "note_manual": {"vi": 'ngưỡng tự chọn, giống nhau mọi năm', "en": 'manual breaks, the same every year'},
     "note_diverging": {"vi": 'thay đổi, đối xứng quanh 0', "en": 'change, symmetric around zero'},
+    "note_diverging_shared": {
+        "vi": 'thay đổi so với {base}, đối xứng quanh 0, phân lớp chung {years}',
+        "en": 'change since {base}, symmetric around zero, classes shared {years}',
+    },
     "no_data_yet": {"vi": 'chưa có số liệu — nhập tại Nhập dữ liệu', "en": 'no data yet — import it under Import data'},
     "indicator_empty": {
         "vi": '{name}: chưa có số liệu — nhập tại Nhập dữ liệu. Đang hiện {shown}.',

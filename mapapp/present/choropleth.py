@@ -258,8 +258,9 @@ def _change_view(conn: sa.Connection, state: ViewState, indicator: Indicator) ->
     reverse = indicator.higher_is_better is False
     if indicator.higher_is_better is None and not state.palette:
         palette_name = "BrBG"
+    extent, years = shared_classes.change_extent(conn, state)
     classification, classes = diverging(
-        [r["value"] for r in records], state.k, palette_name, reverse)
+        [r["value"] for r in records], state.k, palette_name, reverse, extent)
     _paint(records, classification, classes)
     _annotate(records, [r["value_year"] for r in records], state)
     unit = change_unit(indicator, state.lang)
@@ -270,21 +271,26 @@ def _change_view(conn: sa.Connection, state: ViewState, indicator: Indicator) ->
         "title": f"{heading} — {area_name(state.year, version.unit_count, state.lang, conn)}"
                  f" ({text('boundaries_of', state.lang).format(year=state.geography_year, n=version.unit_count)})",
         "classification": {**classification.to_json(), "palette": palette_name, "diverging": True,
-                           "mode": "diverging", "years": []},
+                           "mode": "diverging", "years": years},
         "legend": {
             "labels": signed_labels(classification, indicator.decimals, state.lang),
             "no_data": classify.no_data_label(state.lang),
             "unit": unit,
-            "note": text("note_diverging", state.lang),
+            "note": text("note_diverging_shared", state.lang).format(
+                base=state.compare, years=shared_classes.years_text(years)) if years
+            else text("note_diverging", state.lang),
         },
         **_provenance(records),
         "records": records,
     }
 
 
-def diverging(values: list, k: int, palette_name: str, reverse: bool = False
+def diverging(values: list, k: int, palette_name: str, reverse: bool = False, extent: float | None = None
               ) -> tuple[classify.Classification, list[int | None]]:
     """Classes symmetric around zero: ``k`` equal classes over ``[-m, m]``, ``m`` = largest absolute change.
+
+    ``extent`` widens ``m`` to the largest change of other years too (classes shared by
+    the years of a change map); it never narrows it.
 
     With an odd ``k`` the middle class straddles zero (the palette's neutral colour);
     with an even ``k`` zero is a class bound.
@@ -298,7 +304,8 @@ def diverging(values: list, k: int, palette_name: str, reverse: bool = False
     if not finite:
         empty = classify.Classification("diverging", k, [], [], [], len(values), None, None)
         return empty, [None] * len(values)
-    extent = max(abs(v) for v in finite)
+    shared = extent is not None
+    extent = max([abs(v) for v in finite] + ([abs(extent)] if shared else []))
     if extent == 0:
         bounds, colors = [0.0], [classify.palette(palette_name, 3, reverse)[1]]
     else:
@@ -307,8 +314,10 @@ def diverging(values: list, k: int, palette_name: str, reverse: bool = False
         colors = classify.palette(palette_name, k, reverse)
     indexes = classify.classify(values, bounds)
     counts = [sum(1 for i in indexes if i == c) for c in range(len(bounds))]
+    # Shared classes read the same every year: the legend starts at -m, not at this year's minimum.
+    low, high = (-extent, extent) if shared else (min(finite), max(finite))
     result = classify.Classification("diverging", k, bounds, colors, counts,
-                                     sum(i is None for i in indexes), min(finite), max(finite))
+                                     sum(i is None for i in indexes), low, high)
     return result, indexes
 
 

@@ -99,6 +99,29 @@ def choose(conn: sa.Connection, state: ViewState, indicator: Indicator, values: 
     return classification, classes, {"mode": which, "years": years, "note": note}
 
 
+def change_extent(conn: sa.Connection, state: ViewState) -> tuple[float | None, list[int]]:
+    """The largest absolute change since ``state.compare`` over the years pooled for a change view.
+
+    With ``classes=year`` only the shown year counts (None: the view's own extent). Otherwise
+    every year whose change is of the same kind (real, or involving illustrative figures) as
+    the shown year's, so the zero-centred classes of a change map are the same for every year.
+
+    Returns
+    -------
+    extent, years
+        The extent (None when there is no change to pool) and the years pooled.
+    """
+    if state.classes == "year" or state.breaks:
+        return None, []
+    kinds = series.year_kinds(conn, state.indicator)
+    base_kind = kinds.get(state.compare, False)
+    kind = kinds.get(state.year, False) or base_kind
+    by_year = series.all_changes(conn, state.indicator, state.compare, state.units_year)
+    years = [y for y in by_year if (kinds.get(y, False) or base_kind) == kind]
+    pool = [abs(v) for y in years for v in by_year[y]]
+    return (max(pool) if pool else None), years
+
+
 def years_text(years: Sequence[int]) -> str:
     """Years as a short text: ``2016–2025`` for a run, ``2016, 2018, 2020`` otherwise."""
     years = sorted(years)

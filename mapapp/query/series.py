@@ -62,3 +62,40 @@ def all_years(conn: sa.Connection, indicator_id: str, units_year: int | None = N
     if not has_app_context():
         return compute()
     return cached(conn, "series", f"{indicator_id}|{units_year or ''}", compute)
+
+
+def all_changes(conn: sa.Connection, indicator_id: str, base_year: int,
+                units_year: int | None = None) -> dict[int, list[float]]:
+    """The changes since ``base_year`` of every other year with data, each pair on its common geography.
+
+    Parameters
+    ----------
+    conn : Connection
+    indicator_id : str
+    base_year : int
+        The base year of the change views.
+    units_year : int, optional
+        Draw every pair on this year's units; pairs with a later year are left out.
+
+    Returns
+    -------
+    dict
+        ``{year: [change, ...]}`` (units where either level is missing left out), in year order.
+    """
+    def compute() -> dict[int, list[float]]:
+        out = {}
+        for year in year_kinds(conn, indicator_id):
+            if year == base_year or (units_year is not None and max(year, base_year) > units_year):
+                continue
+            try:
+                _, now, before = aggregate.paired(conn, indicator_id, year, base_year, units_year)
+            except query.NotFound:
+                continue
+            # Rounded as the change view rounds its changes (no float noise).
+            out[year] = [round(a["value"] - b["value"], 9) for a, b in zip(now, before)
+                         if a["value"] is not None and b["value"] is not None]
+        return out
+
+    if not has_app_context():
+        return compute()
+    return cached(conn, "series", f"{indicator_id}|{units_year or ''}|change-{base_year}", compute)

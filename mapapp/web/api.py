@@ -104,7 +104,11 @@ def geometry():
 
 @bp.get("/indicators")
 def indicators():
-    """The indicator catalogue with the years that have data and whether they are illustrative."""
+    """The indicator catalogue with the years that have data and whether they are illustrative.
+
+    ``has_data`` is False for an indicator without any value yet (the pages offer it disabled);
+    ``legend_breaks`` lists its preset legend bands (empty when its classes are computed).
+    """
     conn = connection()
     lang = request.args.get("lang", "vi")
     years = query.indicator_years(conn)
@@ -117,6 +121,7 @@ def indicators():
             "higher_is_better": ind.higher_is_better, "decimals": ind.decimals,
             "years": info["years"], "illustrative_years": info["illustrative_years"],
             "illustrative": bool(info["illustrative_years"]),
+            "has_data": bool(info["years"]), "legend_breaks": list(ind.preset_breaks()),
         })
     return jsonify({"indicators": out})
 
