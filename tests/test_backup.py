@@ -251,12 +251,16 @@ def test_restore_asks_before_replacing(fresh_app, tmp_path):
 
 def _downgrade(path: str, version: int) -> None:
     """Make the store look like one written by an older version of the app."""
-    drop = {3: ["geometry_packs"],
+    drop = {4: [],
+            3: ["geometry_packs"],
             2: ["geometry_packs", "users", "login_failures"],
             1: ["geometry_packs", "users", "login_failures", "imports", "import_value_changes",
                 "import_boundary_snapshots", "project_points"]}[version]
     with sqlite3.connect(path) as conn:
-        conn.execute("ALTER TABLE units DROP COLUMN parent")
+        conn.execute("ALTER TABLE boundary_versions DROP COLUMN label_en")
+        conn.execute("ALTER TABLE indicators DROP COLUMN legend_breaks")
+        if version < 4:
+            conn.execute("ALTER TABLE units DROP COLUMN parent")
         for table in drop:
             conn.execute(f'DROP TABLE IF EXISTS "{table}"')
         if version == 1:
@@ -266,10 +270,10 @@ def _downgrade(path: str, version: int) -> None:
     conn.close()
 
 
-@pytest.mark.parametrize("version,expected", [(1, [2, 3, 4]), (2, [3, 4]), (3, [4]), (4, [])])
+@pytest.mark.parametrize("version,expected", [(1, [2, 3, 4, 5]), (2, [3, 4, 5]), (3, [4, 5]), (4, [5]), (5, [])])
 def test_create_schema_migrates_older_stores_and_keeps_their_data(fresh_app, version, expected):
     path = db_path(fresh_app)
-    _downgrade(path, version) if version < 4 else None
+    _downgrade(path, version) if version < 5 else None
     values = value_rows(fresh_app)
     engine = db.make_engine(fresh_app.config["DATABASE_URL"])
     try:
@@ -281,6 +285,8 @@ def test_create_schema_migrates_older_stores_and_keeps_their_data(fresh_app, ver
             for table in ("users", "login_failures", "imports", "import_value_changes", "geometry_packs"):
                 assert inspector.has_table(table), table
             assert "parent" in {c["name"] for c in inspector.get_columns("units")}
+            assert "label_en" in {c["name"] for c in inspector.get_columns("boundary_versions")}
+            assert "legend_breaks" in {c["name"] for c in inspector.get_columns("indicators")}
     finally:
         engine.dispose()
     assert value_rows(fresh_app) == values
@@ -311,9 +317,9 @@ def test_restoring_an_old_backup_migrates_it(fresh_app, tmp_path):
     backup.backup(fresh_app.config["DATABASE_URL"], old)
     _downgrade(str(old), 2)
     result = backup.restore(fresh_app.config["DATABASE_URL"], old, tmp_path / "kept")
-    assert result["schema_version"] == 2 and result["migrated"] == [3, 4]
+    assert result["schema_version"] == 2 and result["migrated"] == [3, 4, 5]
     with sqlite3.connect(db_path(fresh_app)) as conn:
-        assert conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == "4"
+        assert conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == "5"
         assert conn.execute("SELECT count(*) FROM users").fetchone()[0] == 0
     conn.close()
 

@@ -268,3 +268,21 @@ def test_change_maps_keep_one_zero_centred_scale_across_years(client):
     # The pooled extent is the largest change of any year: at least each year's own.
     assert breaks[-1] >= max(abs(v) for v in (own[0]["classification"]["breaks"][-1],
                                                own[1]["classification"]["breaks"][-1])) - 1e-9
+
+
+def test_build_with_a_pool_classifies_by_the_pool_and_counts_the_values():
+    pool = list(range(1, 101))
+    result, classes = classify.build([5, 50, 95, None], pool=pool)
+    assert result.upper_bounds == classify.breaks(pool)
+    assert classes == [0, 2, 4, None] and result.counts == [1, 0, 1, 0, 1] and result.no_data_count == 1
+    assert (result.min, result.max) == (1, 100)  # the legend reads the same for every year pooled
+
+
+def test_manual_bounds_are_independent_of_the_data():
+    low, _ = classify.build([1, 2, 3], manual=[10, 20])
+    high, classes = classify.build([15, 25, 999], manual=[10, 20])
+    assert low.upper_bounds == high.upper_bounds == [10, 20, 20]
+    assert classes == [1, 2, 2] and high.method == "manual" and len(high.colors) == 3
+    assert classify.legend_labels(high, 0, "en") == ["≤ 10", "> 10 – 20", "> 20"]
+    with pytest.raises(ValueError):
+        classify.build([1], manual=[20, 10])
