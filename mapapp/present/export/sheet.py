@@ -9,6 +9,7 @@ from typing import Iterable
 
 from mapapp.core.i18n import text
 from mapapp.present import classify
+from mapapp.present.classes import years_text
 from mapapp.present.choropleth import area_name, build_view, diverging, same_classes, signed_labels
 from mapapp.present.export.geometry import _VersionGeometry, version_geometry
 from mapapp.present.export.style import _s
@@ -102,10 +103,8 @@ def prepare(conn, state: ViewState, years: Iterable[int] | None = None) -> Sheet
                 f"{_years_text(years)}"
     else:
         title = first["title"]
-    method = _s("diverging", lang) if cls.get("diverging") else text("preset" if cls.get("mode") == "preset" else cls["method"], lang)
-    classes_note = _s("classes_one" if n_classes == 1 else "classes", lang, method=method, n=n_classes)
-    if legend.get("note"):
-        classes_note += " (" + legend["note"] + ")"
+    classes_note = _s("classes_one" if n_classes == 1 else "classes", lang, method=_method_text(cls, legend, lang),
+                      n=n_classes)
     if multiples:
         classes_note += ". " + _s("shared", lang)
     sources = sorted({(s["title"], s["url"]) for p in panels for s in p.view["sources"]})
@@ -117,6 +116,16 @@ def prepare(conn, state: ViewState, years: Iterable[int] | None = None) -> Sheet
         illustrative=any(p.view["illustrative"] for p in panels),
         project_count=project_ids, multiples=multiples,
     )
+
+
+def _method_text(cls: dict, legend: dict, lang: str) -> str:
+    """How the classes were made, for the note under the legend (the legend's note says which years)."""
+    note = legend.get("note")
+    if cls.get("diverging"):
+        return note or _s("diverging", lang)
+    if cls.get("mode") in ("preset", "manual"):
+        return note or text(cls["mode"], lang)
+    return f"{text(cls['method'], lang)} — {note}" if note else text(cls["method"], lang)
 
 
 def _sheet_classes(panels: list[MapPanel], state: ViewState) -> tuple[dict, dict]:
@@ -151,7 +160,9 @@ def _sheet_classes(panels: list[MapPanel], state: ViewState) -> tuple[dict, dict
         record["class"] = index
         record["color"] = classification.colors[index] if index is not None else classify.NO_DATA_COLOR
     cls = {**classification.to_json(), "palette": palette_name, **extra}
-    return cls, {**first["legend"], "labels": labels}
+    years = years_text([p.year for p in panels])
+    note = text("note_diverging", lang) if first["change"] else text("note_pair", lang).format(years=years)
+    return cls, {**first["legend"], "labels": labels, "note": note}
 
 
 def _boundaries_note(panels: list[MapPanel], lang: str) -> str:
