@@ -286,3 +286,22 @@ def test_manual_bounds_are_independent_of_the_data():
     assert classify.legend_labels(high, 0, "en") == ["≤ 10", "> 10 – 20", "> 20"]
     with pytest.raises(ValueError):
         classify.build([1], manual=[20, 10])
+
+
+def test_a_data_change_recomputes_the_shared_classes(fresh_app):
+    """The values of all years are kept per data generation: a write (an import) makes them be read again."""
+    from mapapp.store import db
+
+    client = fresh_app.test_client()
+    before = values(client, "indicator=near_poverty_rate&year=2021")
+    assert before["classification"]["years"] == list(range(2016, 2026))
+    with fresh_app.app_context():
+        conn = connection()
+        conn.exec_driver_sql("UPDATE indicator_values SET illustrative = 0 WHERE indicator_id = 'near_poverty_rate' "
+                             "AND year = 2021")
+        db.bump_generation(conn)
+        conn.commit()
+    after = values(client, "indicator=near_poverty_rate&year=2021")
+    assert after["classification"]["years"] == [2021]
+    assert after["classification"]["breaks"] == values(client, "indicator=near_poverty_rate&year=2021&classes=year")[
+        "classification"]["breaks"]

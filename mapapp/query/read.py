@@ -204,7 +204,14 @@ def raw_values(conn: sa.Connection, indicator_id: str, year: int) -> dict[int, s
 
 
 def indicator_years(conn: sa.Connection) -> dict[str, dict]:
-    """Per indicator: the years with at least one value, and whether any/all values are illustrative."""
+    """Per indicator: the years with at least one value, and whether any/all values are illustrative.
+
+    Read once per connection (a page asks several times: its state, its controls, its config).
+    """
+    return _memo(conn, "indicator_years", lambda: _indicator_years(conn))
+
+
+def _indicator_years(conn: sa.Connection) -> dict[str, dict]:
     v = db.indicator_values.c
     rows = conn.execute(
         sa.select(v.indicator_id, v.year, sa.func.min(sa.cast(v.illustrative, sa.Integer)),

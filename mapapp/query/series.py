@@ -26,9 +26,15 @@ def year_kinds(conn: sa.Connection, indicator_id: str) -> dict[int, bool]:
     dict
         ``{year: illustrative}`` in year order.
     """
-    info = query.indicator_years(conn).get(indicator_id, {"years": [], "illustrative_years": []})
-    illustrative = set(info["illustrative_years"])
-    return {year: year in illustrative for year in info["years"]}
+    def compute() -> dict[int, bool]:
+        info = query.indicator_years(conn).get(indicator_id, {"years": [], "illustrative_years": []})
+        illustrative = set(info["illustrative_years"])
+        return {year: year in illustrative for year in info["years"]}
+
+    if not has_app_context():
+        return compute()
+    # Kept with the values (a country's store is large: not one scan of it per request).
+    return cached(conn, "series-kinds", indicator_id, compute)
 
 
 def all_years(conn: sa.Connection, indicator_id: str, units_year: int | None = None) -> dict[int, list[float]]:
