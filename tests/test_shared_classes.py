@@ -305,3 +305,12 @@ def test_a_data_change_recomputes_the_shared_classes(fresh_app):
     assert after["classification"]["years"] == [2021]
     assert after["classification"]["breaks"] == values(client, "indicator=near_poverty_rate&year=2021&classes=year")[
         "classification"]["breaks"]
+
+
+def test_side_by_side_page_with_an_empty_indicator_shows_another_with_a_notice(client):
+    response = client.get("/compare?indicator=ethnic_minority_share&year=2016&year2=2024")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "Tỷ lệ dân tộc thiểu số: chưa có số liệu — nhập tại Nhập dữ liệu" in page
+    assert re.search(r'<option value="poverty_rate" selected', page)
+    assert re.search(r'<option value="ethnic_minority_share"[^>]*disabled', page)

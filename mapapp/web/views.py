@@ -393,16 +393,16 @@ def district_page(fmt: str):
 def compare_page(fmt: str):
     """Two years of one indicator side by side: two synchronised maps with one shared legend."""
     conn = connection()
-    notice = None
+    notice, status = None, 200
     try:
         state, year2 = _compare_state(conn)
         if fmt != "json":
-            state, notice = _with_data(conn, state)
+            state, notice = _with_data(conn, state)  # a notice, but not a bad request
         pair = choropleth.build_pair(conn, state, year2) if fmt == "json" else None
     except (BadRequest, query.NotFound) as error:
         if fmt == "json":
             return _json_error(error)
-        notice = str(error)
+        notice, status = str(error), 400
         state, year2 = _fallback_state(conn), current_app.config["LAST_YEAR"]
     if fmt == "json":
         if request.args.get("format") == "columns":
@@ -415,7 +415,7 @@ def compare_page(fmt: str):
     swapped = with_changes(state, lang="en" if state.lang == "vi" else "vi").query_string()
     return render_template("compare.html", year2=year2, notice=notice, config_json=_json_block(config),
                            query_string=query_string, lang_query=swapped + "&" + urlencode({"year2": year2}),
-                           **_page_common(conn, state)), (400 if notice else 200)
+                           **_page_common(conn, state)), status
 
 
 def _compare_state(conn) -> tuple[ViewState, int]:
