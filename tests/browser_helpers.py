@@ -136,6 +136,8 @@ class MapSession:
         page = self.page
         marker_sel = ".leaflet-marker-icon:not(.marker-cluster)"
         cluster_sel = ".leaflet-marker-icon.marker-cluster"
+        # The projects are fetched after the map is painted: wait for their markers (a busy machine is slow).
+        page.wait_for_selector(".leaflet-marker-icon", state="attached")
         for _ in range(max_clicks):
             index = self._first_uncovered(marker_sel)
             if index is not None:

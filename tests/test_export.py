@@ -233,15 +233,16 @@ def test_small_multiples_one_png_four_maps(client):
 
 
 def test_small_multiples_share_one_classification(app, client):
+    """With classes per year (``classes=year``) the sheet still has one legend: the panels' values pooled."""
     years = [2016, 2018, 2020, 2022]
-    views = {y: client.get(f"/api/values?indicator=poverty_rate&year={y}").get_json() for y in years}
+    views = {y: client.get(f"/api/values?indicator=poverty_rate&year={y}&classes=year").get_json() for y in years}
     # The shared classes: the same classify.build as /api/values, over the values of all years.
     records = [r for y in years for r in views[y]["records"]]
     classification, classes = classify.build([r["value"] for r in records], classify.DEFAULT_METHOD,
                                              classify.DEFAULT_K, views[2016]["classification"]["palette"])
     keys = [(year, r["code"], r["valid_from"]) for year in years for r in views[year]["records"]]
     expected = {key: classification.colors[c] for key, c in zip(keys, classes)}
-    rendered, image = _render_png(app, ViewState("poverty_rate", 2016), dpi=100, years=years)
+    rendered, image = _render_png(app, ViewState("poverty_rate", 2016, classes="year"), dpi=100, years=years)
     assert len(rendered.frames) == 4
     differs = 0
     for frame in rendered.frames:

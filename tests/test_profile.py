@@ -133,7 +133,8 @@ def test_side_by_side_payload_shares_one_classification(client):
     cls = body["classification"]
     assert body["left"]["classification"] == body["right"]["classification"] == cls
     for record in body["left"]["records"] + body["right"]["records"]:
-        upper = next(i for i, b in enumerate(cls["breaks"]) if record["value"] <= b + 1e-9)
+        # Preset bands (poverty rate): the last class is open ("> 50"), above the last bound.
+        upper = next((i for i, b in enumerate(cls["breaks"]) if record["value"] <= b + 1e-9), len(cls["breaks"]) - 1)
         assert record["color"] == cls["colors"][upper]
     on_2025 = client.get("/compare.json?indicator=poverty_rate&year=2016&year2=2024&units_year=2025").get_json()
     assert len(on_2025["left"]["records"]) == len(on_2025["right"]["records"]) == 7

@@ -95,10 +95,14 @@ def _year_file(out: Path, year: int) -> Path:
 @click.option("--method", default=None, help="Classification method (as on the map page).")
 @click.option("--k", default=None, help="Number of classes (3-7).")
 @click.option("--palette", default=None, help="Palette name.")
+@click.option("--classes", type=click.Choice(["shared", "year"]), default=None,
+              help="shared: one scale computed over all years (the default unless the indicator has preset "
+                   "bands); year: each year classified on its own.")
+@click.option("--breaks", default=None, help="Manual class bounds, increasing, e.g. 10,20,30,40 (five classes).")
 @click.option("--projects/--no-projects", default=True, show_default=True, help="Show project sites.")
 @with_appcontext
 def export_map_command(indicator, year, years, small_multiples, fmt, out, size, orientation, dpi, lang,
-                       method, k, palette, projects) -> None:
+                       method, k, palette, classes, breaks, projects) -> None:
     """Export print-quality maps (PNG/PDF/SVG), the same files as the map page's export links."""
     from mapapp.present import export
     from mapapp.present.viewstate import BadRequest, with_changes
@@ -115,7 +119,8 @@ def export_map_command(indicator, year, years, small_multiples, fmt, out, size, 
     fmt = fmt or (out.suffix.lower().lstrip(".") if out.suffix.lower() in (".png", ".pdf", ".svg") else "png")
     args = {"indicator": indicator, "size": size, "orientation": orientation, "dpi": str(dpi), "lang": lang,
             "projects": "1" if projects else "0"}
-    args.update({key: str(value) for key, value in (("method", method), ("k", k), ("palette", palette))
+    args.update({key: str(value) for key, value in (("method", method), ("k", k), ("palette", palette),
+                                                    ("classes", classes), ("breaks", breaks))
                  if value is not None})
     conn = connection()
     ids = load_catalogue(conn).keys()

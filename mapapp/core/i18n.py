@@ -324,6 +324,35 @@ STRINGS: dict[str, dict[str, str]] = {
     "export.sites_multi": {"vi": 'Dự án NGO/tài trợ đang thực hiện', "en": 'NGO/donor projects active'},
     # --- classification ----------------------------------------------------------------------------
     "no_data": {"vi": 'Không có số liệu', "en": 'No data'},
+    "class_scale": {"vi": 'Thang màu', "en": 'Colour scale'},
+    "classes_auto": {"vi": 'Mặc định', "en": 'Default'},
+    "classes_shared": {"vi": 'Chung cho mọi năm', "en": 'Shared by all years'},
+    "classes_year": {"vi": 'Riêng từng năm', "en": 'Each year on its own'},
+    "manual_breaks": {"vi": 'Ngưỡng tự chọn', "en": 'Manual breaks'},
+    "manual_breaks_help": {
+        "vi": 'Các ngưỡng tăng dần, cách nhau bằng dấu phẩy, dấu chấm thập phân (vd. 10,20,30,40); để trống = tự tính',
+        "en": 'Increasing bounds separated by commas, decimal point (e.g. 10,20,30,40); empty = computed',
+    },
+    "manual": {"vi": 'ngưỡng tự chọn', "en": 'manual breaks'},
+    "preset": {"vi": 'thang cố định của chỉ tiêu', "en": "the indicator's fixed bands"},
+    "note_shared": {"vi": 'phân lớp chung {years}', "en": 'classes shared {years}'},
+    "note_shared_illustrative": {"vi": 'phân lớp chung {years} (các năm minh họa)',
+                                 "en": 'classes shared {years} (illustrative years)'},
+    "note_year": {"vi": 'phân lớp riêng năm {year}', "en": 'classes of {year} only'},
+    "note_pair": {"vi": 'phân lớp chung {years}', "en": 'classes shared {years}'},
+    "note_preset": {"vi": 'thang cố định của chỉ tiêu, giống nhau mọi năm',
+                    "en": "the indicator's fixed bands, the same every year"},
+    "note_manual": {"vi": 'ngưỡng tự chọn, giống nhau mọi năm', "en": 'manual breaks, the same every year'},
+    "note_diverging": {"vi": 'thay đổi, đối xứng quanh 0', "en": 'change, symmetric around zero'},
+    "note_diverging_shared": {
+        "vi": 'thay đổi so với {base}, đối xứng quanh 0, phân lớp chung {years}',
+        "en": 'change since {base}, symmetric around zero, classes shared {years}',
+    },
+    "no_data_yet": {"vi": 'chưa có số liệu — nhập tại Nhập dữ liệu', "en": 'no data yet — import it under Import data'},
+    "indicator_empty": {
+        "vi": '{name}: chưa có số liệu — nhập tại Nhập dữ liệu. Đang hiện {shown}.',
+        "en": '{name}: no data yet — import it under Import data. Showing {shown}.',
+    },
 }
 
 

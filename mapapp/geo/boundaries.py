@@ -245,12 +245,15 @@ def store_versions(conn: sa.Connection, versions, unit_ids: dict) -> None:
             sa.select(db.boundary_versions.c.checksum).where(db.boundary_versions.c.id == spec.id)
         ).scalar()
         if current == digest:
+            # Labels are not part of the geometry: keep them up to date (e.g. an English label added).
+            conn.execute(sa.update(db.boundary_versions).where(db.boundary_versions.c.id == spec.id)
+                         .values(label=spec.label_vi, label_en=spec.label_en))
             continue
         conn.execute(sa.delete(db.unit_boundaries).where(db.unit_boundaries.c.version_id == spec.id))
         conn.execute(sa.delete(db.boundary_versions).where(db.boundary_versions.c.id == spec.id))
         collection = units_feature_collection(spec, serialised)
         conn.execute(sa.insert(db.boundary_versions).values(
-            id=spec.id, valid_from=spec.valid_from, valid_to=spec.valid_to, label=spec.label_vi,
+            id=spec.id, valid_from=spec.valid_from, valid_to=spec.valid_to, label=spec.label_vi, label_en=spec.label_en,
             source=spec.source, checksum=digest, unit_count=len(serialised["units"]),
             units_geojson=json.dumps(collection, ensure_ascii=False, separators=(",", ":")),
         ))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from mapapp.core.i18n import text
+from mapapp.present import classes as shared_classes
 from mapapp.present import classify
 from mapapp.present.viewstate import ViewState
 from mapapp.query import aggregate
@@ -39,8 +40,8 @@ def build_view(conn: sa.Connection, state: ViewState) -> dict:
         return _change_view(conn, state, indicator)
     version, records = aggregate.values_on(conn, state.indicator, state.year, state.units_year)
     palette_name = state.palette or classify.default_palette(indicator.higher_is_better)
-    classification, classes = classify.build(
-        [r["value"] for r in records], state.method, state.k, palette_name)
+    classification, classes, scale = shared_classes.choose(
+        conn, state, indicator, [r["value"] for r in records], palette_name)
     _paint(records, classification, classes)
     for record in records:
         record["value_text"] = classify.format_number(record["value"], indicator.decimals, state.lang)
@@ -49,10 +50,12 @@ def build_view(conn: sa.Connection, state: ViewState) -> dict:
         **_header(conn, indicator, state, version, indicator.unit(state.lang)),
         "title": title(indicator.name(state.lang), state.year, version.unit_count, state.lang, conn)
                  + _geography_note(conn, state, version),
-        "classification": {**classification.to_json(), "palette": palette_name},
+        "classification": {**classification.to_json(), "palette": palette_name,
+                           "mode": scale["mode"], "years": scale["years"]},
         "legend": {
             "labels": classify.legend_labels(classification, indicator.decimals, state.lang),
             "no_data": classify.no_data_label(state.lang),
+            "note": scale["note"],
         },
         **_provenance(records),
         "records": records,
@@ -115,7 +118,7 @@ def _header(conn: sa.Connection, indicator: Indicator, state: ViewState, version
             "decimals": indicator.decimals, "kind": indicator.kind, "higher_is_better": indicator.higher_is_better,
         },
         "year": state.year,
-        "version": {"id": version.id, "label": version.label, "unit_count": version.unit_count},
+        "version": {"id": version.id, "label": version.label_in(state.lang), "unit_count": version.unit_count},
         "area": area_name(state.year, version.unit_count, state.lang, conn),
         "compare": state.compare,
         "units_year": state.units_year,
@@ -255,8 +258,9 @@ def _change_view(conn: sa.Connection, state: ViewState, indicator: Indicator) ->
     reverse = indicator.higher_is_better is False
     if indicator.higher_is_better is None and not state.palette:
         palette_name = "BrBG"
+    extent, years = shared_classes.change_extent(conn, state)
     classification, classes = diverging(
-        [r["value"] for r in records], state.k, palette_name, reverse)
+        [r["value"] for r in records], state.k, palette_name, reverse, extent)
     _paint(records, classification, classes)
     _annotate(records, [r["value_year"] for r in records], state)
     unit = change_unit(indicator, state.lang)
@@ -266,20 +270,27 @@ def _change_view(conn: sa.Connection, state: ViewState, indicator: Indicator) ->
         **_header(conn, indicator, state, version, unit),
         "title": f"{heading} — {area_name(state.year, version.unit_count, state.lang, conn)}"
                  f" ({text('boundaries_of', state.lang).format(year=state.geography_year, n=version.unit_count)})",
-        "classification": {**classification.to_json(), "palette": palette_name, "diverging": True},
+        "classification": {**classification.to_json(), "palette": palette_name, "diverging": True,
+                           "mode": "diverging", "years": years},
         "legend": {
             "labels": signed_labels(classification, indicator.decimals, state.lang),
             "no_data": classify.no_data_label(state.lang),
             "unit": unit,
+            "note": text("note_diverging_shared", state.lang).format(
+                base=state.compare, years=shared_classes.years_text(years)) if years
+            else text("note_diverging", state.lang),
         },
         **_provenance(records),
         "records": records,
     }
 
 
-def diverging(values: list, k: int, palette_name: str, reverse: bool = False
+def diverging(values: list, k: int, palette_name: str, reverse: bool = False, extent: float | None = None
               ) -> tuple[classify.Classification, list[int | None]]:
     """Classes symmetric around zero: ``k`` equal classes over ``[-m, m]``, ``m`` = largest absolute change.
+
+    ``extent`` widens ``m`` to the largest change of other years too (classes shared by
+    the years of a change map); it never narrows it.
 
     With an odd ``k`` the middle class straddles zero (the palette's neutral colour);
     with an even ``k`` zero is a class bound.
@@ -293,7 +304,8 @@ def diverging(values: list, k: int, palette_name: str, reverse: bool = False
     if not finite:
         empty = classify.Classification("diverging", k, [], [], [], len(values), None, None)
         return empty, [None] * len(values)
-    extent = max(abs(v) for v in finite)
+    shared = extent is not None
+    extent = max([abs(v) for v in finite] + ([abs(extent)] if shared else []))
     if extent == 0:
         bounds, colors = [0.0], [classify.palette(palette_name, 3, reverse)[1]]
     else:
@@ -302,8 +314,10 @@ def diverging(values: list, k: int, palette_name: str, reverse: bool = False
         colors = classify.palette(palette_name, k, reverse)
     indexes = classify.classify(values, bounds)
     counts = [sum(1 for i in indexes if i == c) for c in range(len(bounds))]
+    # Shared classes read the same every year: the legend starts at -m, not at this year's minimum.
+    low, high = (-extent, extent) if shared else (min(finite), max(finite))
     result = classify.Classification("diverging", k, bounds, colors, counts,
-                                     sum(i is None for i in indexes), min(finite), max(finite))
+                                     sum(i is None for i in indexes), low, high)
     return result, indexes
 
 
@@ -329,17 +343,19 @@ def title(indicator_name: str, year: int, unit_count: int, lang: str, conn: sa.C
 
 
 def build_pair(conn: sa.Connection, state: ViewState, other_year: int) -> dict:
-    """Two years of one indicator classified together, for side-by-side maps with one legend.
+    """Two years of one indicator with one legend, for side-by-side maps.
 
     Each year is built by :func:`build_view` (its own units, or ``state.units_year``'s
-    for both); the values of both are then classified with one
-    :func:`classify.build` call, so a colour means the same on both maps.
+    for both), so with shared, preset or manual classes both maps already have the same
+    classes as the map page. When they differ (``classes=year``, or one year real and the
+    other illustrative) the values of both are classified together with one
+    :func:`classify.build` call, so a colour still means the same on both maps.
 
     Returns
     -------
     dict
-        ``left`` and ``right`` (:func:`build_view` payloads recoloured), and the shared
-        ``classification`` and ``legend``.
+        ``left`` and ``right`` (:func:`build_view` payloads, recoloured when needed), and
+        the shared ``classification`` and ``legend``.
     """
     from dataclasses import replace
 
@@ -348,11 +364,22 @@ def build_pair(conn: sa.Connection, state: ViewState, other_year: int) -> dict:
     left, right = build_view(conn, plain), build_view(conn, replace(plain, year=other_year))
     records = left["records"] + right["records"]
     palette_name = left["classification"]["palette"]
-    classification, classes = classify.build([r["value"] for r in records], state.method, state.k, palette_name)
-    _paint(records, classification, classes)
-    shared = {**classification.to_json(), "palette": palette_name}
-    legend = {"labels": classify.legend_labels(classification, indicator.decimals, state.lang),
-              "no_data": classify.no_data_label(state.lang)}
+    if same_classes(left["classification"], right["classification"]):
+        shared = {**left["classification"],
+                  "counts": [a + b for a, b in zip(left["classification"]["counts"],
+                                                   right["classification"]["counts"])],
+                  "no_data_count": left["classification"]["no_data_count"]
+                  + right["classification"]["no_data_count"]}
+        legend = left["legend"]
+    else:
+        classification, classes = classify.build([r["value"] for r in records], state.method, state.k, palette_name)
+        _paint(records, classification, classes)
+        shared = {**classification.to_json(), "palette": palette_name, "mode": "pair",
+                  "years": sorted({state.year, other_year})}
+        legend = {"labels": classify.legend_labels(classification, indicator.decimals, state.lang),
+                  "no_data": classify.no_data_label(state.lang),
+                  "note": text("note_pair", state.lang).format(
+                      years=shared_classes.years_text(shared["years"]))}
     for view in (left, right):
         view["classification"], view["legend"] = shared, legend
     return {"indicator": left["indicator"], "years": [state.year, other_year], "left": left, "right": right,
@@ -360,3 +387,14 @@ def build_pair(conn: sa.Connection, state: ViewState, other_year: int) -> dict:
             "illustrative": left["illustrative"] or right["illustrative"],
             "sources": [{"title": t, "url": u} for t, u in
                         sorted({(s["title"], s["url"]) for v in (left, right) for s in v["sources"]})]}
+
+
+def same_classes(first: dict, second: dict) -> bool:
+    """True when two views' classifications (JSON form) colour every value alike.
+
+    Manual and preset classes are the same whatever the data, and shared classes when
+    computed from the same years; per-year classes are compared by their bounds.
+    """
+    if first.get("mode") == "year" or second.get("mode") == "year":
+        return False
+    return first["breaks"] == second["breaks"] and first["colors"] == second["colors"]

@@ -385,6 +385,8 @@ def build(
     k: int = DEFAULT_K,
     palette_name: str = "YlOrRd",
     reverse: bool = False,
+    pool: Sequence[object] | None = None,
+    manual: Sequence[float] | None = None,
 ) -> tuple[Classification, list[int | None]]:
     """Classify ``values`` and colour the classes.
 
@@ -400,6 +402,15 @@ def build(
         A key of :data:`PALETTES`.
     reverse : bool
         Reverse the palette.
+    pool : sequence of number or None, optional
+        The values the breaks are computed from (e.g. every year of the indicator, so
+        that a colour means the same range in each year); default ``values``. ``min``
+        and ``max`` then describe the pool, so the legend reads the same for every year.
+    manual : sequence of float, optional
+        Fixed class bounds (strictly increasing): ``len(manual) + 1`` classes, the
+        first "≤ manual[0]", the last "> manual[-1]" (its upper bound in ``upper_bounds``
+        repeats ``manual[-1]``). Overrides ``method``, ``k`` and ``pool`` for the bounds
+        (method ``"manual"``).
 
     Returns
     -------
@@ -409,10 +420,17 @@ def build(
     Raises
     ------
     ValueError
-        For an unknown method or palette, or ``k`` outside 3..7.
+        For an unknown method or palette, ``k`` outside 3..7, or manual bounds
+        that are not increasing or make more than 7 classes.
     """
     values = list(values)
-    bounds = breaks(values, method, k)
+    reference = list(pool) if pool is not None else values
+    finite = _finite_sorted(reference + values if pool is not None else values)
+    if manual:
+        bounds = _manual_bounds(manual)
+        method, k = "manual", len(bounds)
+    else:
+        bounds = breaks(reference, method, k)
     colors = _class_colors(palette_name, len(bounds), reverse)
     indexes = classify(values, bounds)
     counts = [0] * len(bounds)
@@ -420,11 +438,22 @@ def build(
         if index is not None:
             counts[index] += 1
     no_data = sum(index is None for index in indexes)
-    finite = _finite_sorted(values)
     lo = float(finite[0]) if finite.size else None
     hi = float(finite[-1]) if finite.size else None
     result = Classification(method, int(k), bounds, colors, counts, no_data, lo, hi)
     return result, indexes
+
+
+def _manual_bounds(manual: Sequence[float]) -> list[float]:
+    """Upper bounds of manual classes: the given bounds, then the last cut again for the open class above.
+
+    The repeated bound keeps the classes independent of the data (the same in every year):
+    :func:`classify` puts every value above the last cut in that last class.
+    """
+    cuts = [float(b) for b in manual]
+    if any(b >= a for a, b in zip(cuts[1:], cuts)) or len(cuts) + 1 > MAX_K:
+        raise ValueError(f"manual bounds must be strictly increasing and at most {MAX_K - 1}, got {cuts}")
+    return cuts + [cuts[-1]]
 
 
 # --------------------------------------------------------------------------
@@ -496,6 +525,10 @@ def legend_labels(classification: Classification, decimals: int, lang: str = "vi
     """
     formatter = formatter or format_number
     fmt = [formatter(b, decimals, lang) for b in classification.upper_bounds]
+    if classification.method == "manual":
+        # Fixed bounds do not depend on the data: the first class is "≤ b0", the last "> b(n-2)".
+        return [f"\u2264 {fmt[0]}"] + [f"> {fmt[i - 1]} {EN_DASH} {fmt[i]}" for i in range(1, len(fmt) - 1)] \
+            + [f"> {fmt[-2]}"]
     labels = []
     for i, upper in enumerate(fmt):
         if i == 0:

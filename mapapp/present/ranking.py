@@ -89,7 +89,7 @@ def build_ranking(conn: sa.Connection, state: ViewState, sort: str = "value", or
                       "decimals": indicator.decimals, "kind": indicator.kind,
                       "higher_is_better": indicator.higher_is_better},
         "year": state.year, "compare": state.compare, "units_year": state.units_year,
-        "version": {"id": version.id, "label": version.label, "unit_count": version.unit_count},
+        "version": {"id": version.id, "label": version.label_in(state.lang), "unit_count": version.unit_count},
         "title": text("ranking_title", state.lang).format(name=name, year=state.year),
         "change_unit": change_unit(indicator, state.lang) if state.compare is not None else None,
         "sort": sort, "order": order,

@@ -16,6 +16,17 @@ Planner parameters (all optional):
     and applied to the ranking and its downloads.
 ``focus``
     Code of the commune focused on the map (and in the ranking beside it).
+
+Classes (see :mod:`mapapp.present.classes`):
+
+``classes``
+    ``shared`` — computed once over all years of the indicator, so a colour means the
+    same range every year; ``year`` — computed for each year on its own. Absent: the
+    indicator's preset bands when it has them (and ``method``/``k`` are left at their
+    defaults), else ``shared``.
+``breaks``
+    Manual class bounds, increasing (``breaks=10,20,30,40``: five classes, the last
+    one "> 40"); they override ``classes``, ``method`` and ``k``.
 """
 from __future__ import annotations
 
@@ -25,6 +36,9 @@ from urllib.parse import urlencode
 from mapapp.present import classify
 
 LANGS = ("vi", "en")
+CLASSES = ("auto", "shared", "year")
+#: Manual breaks: at most MAX_K - 1 bounds (MAX_K classes), each of at most this size.
+MAX_BREAK = 1e12
 
 
 class BadRequest(ValueError):
@@ -47,6 +61,8 @@ class ViewState:
     min: float | None = None  # threshold: value >= min
     max: float | None = None  # threshold: value <= max
     focus: str = ""  # code of the focused commune
+    classes: str = "auto"  # auto | shared | year (see the module docstring)
+    breaks: tuple[float, ...] = ()  # manual class bounds (empty = computed)
 
     @property
     def geography_year(self) -> int:
@@ -76,6 +92,8 @@ class ViewState:
         for key in ("min", "max"):
             if key in params:
                 params[key] = format_threshold(params[key])
+        if "breaks" in params:
+            params["breaks"] = ",".join(format_threshold(b) for b in self.breaks)
         return urlencode(params)
 
 
@@ -90,7 +108,7 @@ def format_threshold(value: float | None) -> str:
     return str(int(value)) if float(value).is_integer() and abs(value) < 1e21 else repr(float(value))
 
 
-def parse(args, config, indicator_ids) -> ViewState:
+def parse(args, config, indicator_ids, data_years=None) -> ViewState:
     """Parse request arguments into a :class:`ViewState`.
 
     Parameters
@@ -101,6 +119,9 @@ def parse(args, config, indicator_ids) -> ViewState:
         App config (``DEFAULT_INDICATOR``, ``DEFAULT_YEAR``, ``FIRST_YEAR``, ``LAST_YEAR``).
     indicator_ids : Collection[str]
         Known indicator ids.
+    data_years : Mapping[str, Sequence[int]], optional
+        The years with data of each indicator: without ``year``, the view shows the
+        latest of them (within the configured range); ``DEFAULT_YEAR`` when there is none.
 
     Raises
     ------
@@ -110,7 +131,7 @@ def parse(args, config, indicator_ids) -> ViewState:
     indicator = args.get("indicator", config["DEFAULT_INDICATOR"])
     if indicator not in indicator_ids:
         raise BadRequest(f"unknown indicator {indicator!r}; use one of: {', '.join(indicator_ids)}")
-    year = parse_year(args.get("year"), config, default=config["DEFAULT_YEAR"])
+    year = parse_year(args.get("year"), config, default=default_year(indicator, config, data_years))
     method = args.get("method", classify.DEFAULT_METHOD)
     if method not in classify.METHODS:
         raise BadRequest(f"unknown classification method {method!r}; use one of: {', '.join(classify.METHODS)}")
@@ -128,7 +149,61 @@ def parse(args, config, indicator_ids) -> ViewState:
     units_year = parse_units_year(args.get("units_year"), config, max(year, compare or year))
     low, high = parse_threshold(args)
     focus = str(args.get("focus", "")).strip()[:16]
-    return ViewState(indicator, year, method, k, palette, lang, projects, units_year, compare, low, high, focus)
+    classes = args.get("classes") or "auto"
+    if classes not in CLASSES:
+        raise BadRequest(f"unknown classes {classes!r}; use shared (one scale for all years) or year (each year "
+                         f"on its own)")
+    return ViewState(indicator, year, method, k, palette, lang, projects, units_year, compare, low, high, focus,
+                     classes, parse_breaks(args.get("breaks")))
+
+
+def parse_breaks(text) -> tuple[float, ...]:
+    """Parse manual class bounds: ``"10,20,30,40"`` (or ``;``/space separated, decimal point).
+
+    Returns
+    -------
+    tuple of float
+        Strictly increasing finite bounds, 1 to ``MAX_K - 1`` of them; empty when absent.
+
+    Raises
+    ------
+    BadRequest
+        For a part that is not a number, a NaN or infinite or huge number, bounds not
+        strictly increasing, or too many bounds.
+    """
+    if text is None or not str(text).strip():
+        return ()
+    parts = [p for p in str(text).replace(";", ",").replace(" ", ",").split(",") if p.strip()]
+    limit = classify.MAX_K - 1
+    if len(parts) > limit:
+        raise BadRequest(f"breaks={text!r} has {len(parts)} bounds; use at most {limit} "
+                         f"(they make at most {classify.MAX_K} classes)")
+    bounds = []
+    for part in parts:
+        try:
+            value = float(part)
+        except ValueError:
+            raise BadRequest(f"breaks={text!r}: {part!r} is not a number (e.g. breaks=10,20,30,40)") from None
+        if value != value or abs(value) == float("inf"):
+            raise BadRequest(f"breaks={text!r}: {part!r} is not a finite number")
+        if abs(value) > MAX_BREAK:
+            raise BadRequest(f"breaks={text!r}: {part!r} is too large (at most {MAX_BREAK:.0e} in size)")
+        bounds.append(value)
+    if any(b >= a for a, b in zip(bounds[1:], bounds)):
+        raise BadRequest(f"breaks={text!r} must be strictly increasing (e.g. breaks=10,20,30,40)")
+    return tuple(bounds)
+
+
+def default_year(indicator: str, config, data_years=None) -> int:
+    """The year a view shows when none is asked: the latest with data of ``indicator``.
+
+    Returns
+    -------
+    int
+        The latest year with data within ``FIRST_YEAR``..``LAST_YEAR``, else ``DEFAULT_YEAR``.
+    """
+    years = [y for y in (data_years or {}).get(indicator, ()) if config["FIRST_YEAR"] <= y <= config["LAST_YEAR"]]
+    return max(years) if years else config["DEFAULT_YEAR"]
 
 
 def parse_year(text, config, default=None) -> int:

@@ -18,8 +18,10 @@ from mapapp.store.db import data_generation
 MAX_BYTES = 64 * 1024 * 1024  # a national ranking is ~10 MB of Python objects: keep memory bounded
 #: Each kind of answer has its own budget, so that a few large rankings never push out
 #: the small per-year values every repaint needs.
-BUDGETS = {"values-columns": 32 * 1024 * 1024, "values-records": 32 * 1024 * 1024, "ranking": MAX_BYTES}
+BUDGETS = {"values-columns": 32 * 1024 * 1024, "values-records": 32 * 1024 * 1024, "ranking": MAX_BYTES,
+           "series": 32 * 1024 * 1024}
 ROW_BYTES = 1000  # estimated size of one ranking row in memory
+VALUE_BYTES = 32  # estimated size of one float in a list of a year's values
 
 
 class AnswerCache:
@@ -50,9 +52,11 @@ class AnswerCache:
 
 
 def estimated_size(answer) -> int:
-    """Bytes an answer takes: a JSON text's length, or an estimate per ranking row."""
+    """Bytes an answer takes: a JSON text's length, or an estimate per ranking row or per value."""
     if isinstance(answer, (str, bytes)):
         return len(answer)
+    if isinstance(answer, dict) and answer and "rows" not in answer and all(isinstance(v, list) for v in answer.values()):
+        return max(ROW_BYTES, VALUE_BYTES * sum(len(v) for v in answer.values()))  # values by year
     return ROW_BYTES * max(1, len(answer.get("rows", ()))) if isinstance(answer, dict) else ROW_BYTES
 
 

@@ -26,6 +26,20 @@ class Version:
     label: str
     checksum: str
     unit_count: int
+    label_en: str = ""
+
+    def label_in(self, lang: str) -> str:
+        """The version's label in ``lang`` (the Vietnamese one when no English label is stored).
+
+        Parameters
+        ----------
+        lang : {"vi", "en"}
+
+        Returns
+        -------
+        str
+        """
+        return (self.label_en or self.label) if lang == "en" else self.label
 
 
 class NotFound(LookupError):
@@ -61,7 +75,7 @@ def versions(conn: sa.Connection) -> list[Version]:
 
 def _read_versions(conn: sa.Connection) -> list[Version]:
     bv = db.boundary_versions.c
-    rows = conn.execute(sa.select(bv.id, bv.valid_from, bv.valid_to, bv.label, bv.checksum, bv.unit_count)
+    rows = conn.execute(sa.select(bv.id, bv.valid_from, bv.valid_to, bv.label, bv.checksum, bv.unit_count, bv.label_en)
                         .order_by(bv.valid_from))
     return [Version(*r) for r in rows]
 
@@ -191,7 +205,14 @@ def raw_values(conn: sa.Connection, indicator_id: str, year: int) -> dict[int, s
 
 
 def indicator_years(conn: sa.Connection) -> dict[str, dict]:
-    """Per indicator: the years with at least one value, and whether any/all values are illustrative."""
+    """Per indicator: the years with at least one value, and whether any/all values are illustrative.
+
+    Read once per connection (a page asks several times: its state, its controls, its config).
+    """
+    return _memo(conn, "indicator_years", lambda: _indicator_years(conn))
+
+
+def _indicator_years(conn: sa.Connection) -> dict[str, dict]:
     v = db.indicator_values.c
     rows = conn.execute(
         sa.select(v.indicator_id, v.year, sa.func.min(sa.cast(v.illustrative, sa.Integer)),

@@ -8,6 +8,7 @@
  */
 import * as packs from "./packs.js";
 import { create as createCanvasUnits } from "./canvas_units.js";
+import { parseBreaks } from "./breaks.js";
 import { escapeHtml } from "./html.js";
 
 var config, t, state, year2;
@@ -22,6 +23,8 @@ function queryString() {
   if (state.units_year) params.set("units_year", state.units_year);
   if (state.method !== "quantiles") params.set("method", state.method);
   if (Number(state.k) !== 5) params.set("k", state.k);
+  if (state.classes && state.classes !== "auto") params.set("classes", state.classes);
+  if (state.breaks && state.breaks.length) params.set("breaks", state.breaks.join(","));
   if (state.lang !== "vi") params.set("lang", state.lang);
   return params.toString();
 }
@@ -123,6 +126,7 @@ function renderLegend(pair) {
       escapeHtml(label) + "</li>";
   });
   html += '<li class="no-data"><span class="swatch swatch-no-data"></span>' + escapeHtml(pair.legend.no_data) + "</li></ul>";
+  if (pair.legend.note) html += '<p class="legend-note">' + escapeHtml(pair.legend.note) + "</p>";
   document.getElementById("compare-legend").innerHTML = html;
 }
 
@@ -173,6 +177,13 @@ function bindControls() {
     if (name === "year2") year2 = Number(value);
     else if (name === "year" || name === "k") state[name] = Number(value);
     else if (name === "units_year") state.units_year = value ? Number(value) : null;
+    else if (name === "classes") state.classes = value || "auto";
+    else if (name === "breaks") {
+      var bounds = parseBreaks(value);
+      e.target.classList.toggle("invalid", bounds === null);
+      if (bounds === null) { document.getElementById("status").textContent = t.manual_breaks_help; return; }
+      state.breaks = bounds;
+    }
     else state[name] = value;
     update();
   });

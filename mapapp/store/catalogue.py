@@ -23,6 +23,17 @@ class Indicator:
     higher_is_better: bool | None
     decimals: int
     sort_order: int
+    legend_breaks: str = ""  # preset legend bands, "10,20,30,40" ('' = none)
+
+    def preset_breaks(self) -> tuple[float, ...]:
+        """The preset legend bands as numbers (empty when none is set).
+
+        Returns
+        -------
+        tuple of float
+            Increasing class bounds, as written in ``indicators.csv``.
+        """
+        return tuple(float(x) for x in self.legend_breaks.split(",") if x.strip())
 
     def name(self, lang: str) -> str:
         """The indicator's name in ``lang`` ("vi" or "en")."""
@@ -42,6 +53,7 @@ def read_catalogue(path: Path) -> list[Indicator]:
                 unit_vi=row["unit_vi"], unit_en=row["unit_en"], kind=row["kind"],
                 higher_is_better={"true": True, "false": False}.get(row["higher_is_better"]),
                 decimals=int(row["decimals"]), sort_order=int(row["sort_order"]),
+                legend_breaks=(row.get("legend_breaks") or "").strip(),
             )
             for row in csv.DictReader(fh)
         ]

@@ -22,8 +22,9 @@ from sqlalchemy import event
 #: Version of the schema this code writes. Older stores are brought up to it by :data:`MIGRATIONS`
 #: (see :func:`create_schema`); a store from a newer version is refused, never altered.
 #: 1: the map data; 2: import history tables (imports, import_value_changes,
-#: import_boundary_snapshots, project_points); 3: accounts (users, login_failures).
-SCHEMA_VERSION = 4
+#: import_boundary_snapshots, project_points); 3: accounts (users, login_failures);
+#: 4: unit parents, geometry packs; 5: English boundary labels, indicators' preset legend bands.
+SCHEMA_VERSION = 5
 
 metadata = sa.MetaData()
 
@@ -65,7 +66,8 @@ boundary_versions = sa.Table(
     sa.Column("id", sa.String(32), primary_key=True),
     sa.Column("valid_from", sa.String(10), nullable=False, server_default=""),
     sa.Column("valid_to", sa.String(10), nullable=False, server_default=""),
-    sa.Column("label", sa.Text, nullable=False),
+    sa.Column("label", sa.Text, nullable=False),  # Vietnamese
+    sa.Column("label_en", sa.Text, nullable=False, server_default=""),
     sa.Column("source", sa.Text, nullable=False),
     sa.Column("checksum", sa.String(64), nullable=False),
     sa.Column("unit_count", sa.Integer, nullable=False),
@@ -94,6 +96,8 @@ indicators = sa.Table(
     sa.Column("higher_is_better", sa.Boolean, nullable=True),
     sa.Column("decimals", sa.Integer, nullable=False),
     sa.Column("sort_order", sa.Integer, nullable=False),
+    # Preset legend bands ("10,20,30,40"), used by default when set ('' = computed classes).
+    sa.Column("legend_breaks", sa.Text, nullable=False, server_default=""),
 )
 
 indicator_values = sa.Table(
@@ -318,6 +322,12 @@ def _migrate_to_4(conn: sa.Connection) -> None:
     conn.execute(sa.text("ALTER TABLE units ADD COLUMN parent TEXT NOT NULL DEFAULT ''"))
 
 
+def _migrate_to_5(conn: sa.Connection) -> None:
+    """5: boundary versions' English labels; indicators' preset legend bands (filled by the next seed)."""
+    conn.execute(sa.text("ALTER TABLE boundary_versions ADD COLUMN label_en TEXT NOT NULL DEFAULT ''"))
+    conn.execute(sa.text("ALTER TABLE indicators ADD COLUMN legend_breaks TEXT NOT NULL DEFAULT ''"))
+
+
 #: ``(version, function)`` in order: ``function`` brings a store at ``version - 1`` to ``version``.
 #: Each runs in its own transaction together with the version stamp, so a crash leaves the
 #: store at a whole version. Never edit a published step: add a new one and bump SCHEMA_VERSION.
@@ -325,6 +335,7 @@ MIGRATIONS: list[tuple[int, object]] = [
     (2, _migrate_to_2),
     (3, _migrate_to_3),
     (4, _migrate_to_4),
+    (5, _migrate_to_5),
 ]
 
 

@@ -46,12 +46,18 @@ def _cached_json(body: str, etag: str, max_age: int) -> Response:
 
 @bp.get("/versions")
 def versions():
-    """Boundary versions and the version used for each year of the range."""
+    """Boundary versions and the version used for each year of the range.
+
+    Each version has ``label`` in the language of ``lang`` (vi by default) and both
+    ``label_vi`` and ``label_en``.
+    """
     conn = connection()
     cfg = current_app.config
+    lang = "en" if request.args.get("lang") == "en" else "vi"
     years = {y: query.version_for_year(conn, y).id for y in range(cfg["FIRST_YEAR"], cfg["LAST_YEAR"] + 1)}
     return jsonify({
-        "versions": [v.__dict__ for v in query.versions(conn)],
+        "versions": [{**v.__dict__, "label": v.label_in(lang), "label_vi": v.label, "label_en": v.label_in("en")}
+                     for v in query.versions(conn)],
         "years": {str(y): v for y, v in years.items()},
     })
 
@@ -98,7 +104,11 @@ def geometry():
 
 @bp.get("/indicators")
 def indicators():
-    """The indicator catalogue with the years that have data and whether they are illustrative."""
+    """The indicator catalogue with the years that have data and whether they are illustrative.
+
+    ``has_data`` is False for an indicator without any value yet (the pages offer it disabled);
+    ``legend_breaks`` lists its preset legend bands (empty when its classes are computed).
+    """
     conn = connection()
     lang = request.args.get("lang", "vi")
     years = query.indicator_years(conn)
@@ -111,6 +121,7 @@ def indicators():
             "higher_is_better": ind.higher_is_better, "decimals": ind.decimals,
             "years": info["years"], "illustrative_years": info["illustrative_years"],
             "illustrative": bool(info["illustrative_years"]),
+            "has_data": bool(info["years"]), "legend_breaks": list(ind.preset_breaks()),
         })
     return jsonify({"indicators": out})
 

@@ -50,11 +50,12 @@ def index():
     catalogue = query.catalogue(conn)
     notice = None
     try:
-        state = parse(request.args, current_app.config, catalogue.keys())
+        state = _state(conn)
     except BadRequest as error:
         notice = str(error)
-        state = parse({"lang": request.args.get("lang", "vi")} if request.args.get("lang") in ("vi", "en") else {},
-                      current_app.config, catalogue.keys())
+        state = _fallback_state(conn)
+    state, empty_notice = _with_data(conn, state)
+    notice = notice or empty_notice
     lang = state.lang
     config = page_config(conn, catalogue, state)
     parts = _map_parts()
@@ -67,6 +68,7 @@ def index():
     return render_template(
         "map.html", preload=preload, parts=parts, config_json=_json_block(config),
         t=strings(conn, lang), lang=lang, state=state, catalogue=catalogue, methods=classify.METHODS,
+        data_years={k: v["years"] for k, v in query.indicator_years(conn).items()},
         notice=notice, missing_assets=missing_assets(current_app.config["ASSETS_DIR"]),
         lang_query=with_changes(state, lang="en" if lang == "vi" else "vi").query_string(),
         years=config["years"], district=summary, district_chart=chart, district_legend=chart_legend,
@@ -135,6 +137,7 @@ def page_config(conn, catalogue, state) -> dict:
     cfg = current_app.config
     years = list(range(cfg["FIRST_YEAR"], cfg["LAST_YEAR"] + 1))
     version_of_year = {y: query.version_for_year(conn, y) for y in years}
+    data_years = query.indicator_years(conn)
     return {
         "state": state.__dict__,
         "years": years,
@@ -144,7 +147,10 @@ def page_config(conn, catalogue, state) -> dict:
         "canvasMinUnits": cfg["CANVAS_MIN_UNITS"],
         "minZoom": 7 if current_app.extensions.get("mapapp_atlas") is None else 4,
         "indicators": {i.id: {"name": i.name(state.lang), "unit": i.unit(state.lang), "kind": i.kind,
-                              "higher_is_better": i.higher_is_better} for i in catalogue.values()},
+                              "higher_is_better": i.higher_is_better,
+                              "years": data_years.get(i.id, {}).get("years", []),
+                              "illustrative_years": data_years.get(i.id, {}).get("illustrative_years", [])}
+                       for i in catalogue.values()},
         "strings": strings(conn, state.lang),
         "api": url_for("api.values").rsplit("/", 1)[0],
         "exportBase": url_for("views.index") + "export",
@@ -203,8 +209,28 @@ def _static_version() -> str:
 # --------------------------------------------------------------------------
 
 def _state(conn, args=None) -> ViewState:
-    """The view state of the request (raises BadRequest)."""
-    return parse(request.args if args is None else args, current_app.config, query.catalogue(conn).keys())
+    """The view state of the request (raises BadRequest); without a year, the latest with data."""
+    years = {k: v["years"] for k, v in query.indicator_years(conn).items()}
+    return parse(request.args if args is None else args, current_app.config, query.catalogue(conn).keys(), years)
+
+
+def _with_data(conn, state: ViewState) -> tuple[ViewState, str | None]:
+    """The view, or the default one when its indicator has no data at all (never an empty map).
+
+    Returns
+    -------
+    state, notice
+        The state to show and, when it was replaced, the notice saying why (else None).
+    """
+    if query.indicator_years(conn).get(state.indicator, {}).get("years"):
+        return state, None
+    default = _state(conn, {"lang": state.lang})
+    catalogue = query.catalogue(conn)
+    if default.indicator == state.indicator:
+        return state, None  # nothing has data: show the (empty) default rather than loop
+    notice = i18n.text("indicator_empty", state.lang).format(
+        name=catalogue[state.indicator].name(state.lang), shown=catalogue[default.indicator].name(state.lang))
+    return default, notice
 
 
 def _fallback_state(conn) -> ViewState:
@@ -229,6 +255,7 @@ def _page_common(conn, state: ViewState) -> dict:
     cfg = current_app.config
     return {
         "t": strings(conn, state.lang), "lang": state.lang, "state": state, "catalogue": query.catalogue(conn),
+        "data_years": {k: v["years"] for k, v in query.indicator_years(conn).items()},
         "years": list(range(cfg["FIRST_YEAR"], cfg["LAST_YEAR"] + 1)), "last_year": cfg["LAST_YEAR"],
         "nav": _nav(state), "missing_assets": missing_assets(cfg["ASSETS_DIR"]),
     }
@@ -335,8 +362,9 @@ def profile_page(code: str, fmt: str):
 
 
 def _profile_state(conn, profile: dict, lang: str) -> ViewState:
-    year = profile["map_year"] or current_app.config["DEFAULT_YEAR"]
-    return _state(conn, {"year": str(year), "lang": lang})
+    if profile["map_year"]:
+        return _state(conn, {"year": str(profile["map_year"]), "lang": lang})
+    return _state(conn, {"lang": lang})
 
 
 def _profile_url(unit: dict, lang: str) -> str:
@@ -365,14 +393,16 @@ def district_page(fmt: str):
 def compare_page(fmt: str):
     """Two years of one indicator side by side: two synchronised maps with one shared legend."""
     conn = connection()
-    notice = None
+    notice, status = None, 200
     try:
         state, year2 = _compare_state(conn)
+        if fmt != "json":
+            state, notice = _with_data(conn, state)  # a notice, but not a bad request
         pair = choropleth.build_pair(conn, state, year2) if fmt == "json" else None
     except (BadRequest, query.NotFound) as error:
         if fmt == "json":
             return _json_error(error)
-        notice = str(error)
+        notice, status = str(error), 400
         state, year2 = _fallback_state(conn), current_app.config["LAST_YEAR"]
     if fmt == "json":
         if request.args.get("format") == "columns":
@@ -385,7 +415,7 @@ def compare_page(fmt: str):
     swapped = with_changes(state, lang="en" if state.lang == "vi" else "vi").query_string()
     return render_template("compare.html", year2=year2, notice=notice, config_json=_json_block(config),
                            query_string=query_string, lang_query=swapped + "&" + urlencode({"year2": year2}),
-                           **_page_common(conn, state)), (400 if notice else 200)
+                           **_page_common(conn, state)), status
 
 
 def _compare_state(conn) -> tuple[ViewState, int]:

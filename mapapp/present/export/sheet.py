@@ -9,7 +9,8 @@ from typing import Iterable
 
 from mapapp.core.i18n import text
 from mapapp.present import classify
-from mapapp.present.choropleth import area_name, build_view
+from mapapp.present.classes import years_text
+from mapapp.present.choropleth import area_name, build_view, diverging, same_classes, signed_labels
 from mapapp.present.export.geometry import _VersionGeometry, version_geometry
 from mapapp.present.export.style import _s
 from mapapp.present.viewstate import BadRequest, ViewState
@@ -75,10 +76,10 @@ def prepare(conn, state: ViewState, years: Iterable[int] | None = None) -> Sheet
     """Read and classify everything one export shows.
 
     A single map (``years`` None) uses :func:`build_view` as is. Small multiples
-    call ``build_view`` per year (values, sources, flags) and then classify the
-    values of all years together with :func:`classify.build` — the function
-    ``build_view`` uses — with the view's method, k and palette, so the page has
-    one legend valid for every map.
+    call ``build_view`` per year (values, sources, flags, classes): with classes
+    shared across years (the default), preset or manual, every panel already has the
+    map page's classes; otherwise :func:`_sheet_classes` classifies all years
+    together, so the page has one legend valid for every map.
     """
     lang = state.lang
     years = list(years) if years else [state.year]
@@ -94,36 +95,74 @@ def prepare(conn, state: ViewState, years: Iterable[int] | None = None) -> Sheet
         panels.append(MapPanel(year, view, version_geometry(conn, version), sites))
     first = panels[0].view
     indicator = first["indicator"]
-    cls = first["classification"]
+    cls, legend = _sheet_classes(panels, state) if multiples else (first["classification"], first["legend"])
+    labels, colors, counts, no_data = legend["labels"], cls["colors"], cls["counts"], cls["no_data_count"]
+    n_classes = len(cls["breaks"])
     if multiples:
-        records = [r for p in panels for r in p.view["records"]]
-        classification, classes = classify.build([r["value"] for r in records], state.method, state.k,
-                                                 cls["palette"])
-        for record, index in zip(records, classes):
-            record["class"] = index
-            record["color"] = classification.colors[index] if index is not None else classify.NO_DATA_COLOR
-        labels = classify.legend_labels(classification, indicator["decimals"], lang)
-        colors, counts, no_data = classification.colors, classification.counts, classification.no_data_count
-        n_classes = len(classification.upper_bounds)
         title = f"{indicator['name']} — {area_name(years[0], panels[0].view['version']['unit_count'], lang, conn)}, " \
                 f"{_years_text(years)}"
     else:
-        labels, colors, counts, no_data = first["legend"]["labels"], cls["colors"], cls["counts"], cls["no_data_count"]
-        n_classes = len(cls["breaks"])
         title = first["title"]
-    method = _s("diverging", lang) if cls.get("diverging") and not multiples else text(state.method, lang)
-    classes_note = _s("classes_one" if n_classes == 1 else "classes", lang, method=method, n=n_classes)
+    classes_note = _s("classes_one" if n_classes == 1 else "classes", lang, method=_method_text(cls, legend, lang),
+                      n=n_classes)
     if multiples:
         classes_note += ". " + _s("shared", lang)
     sources = sorted({(s["title"], s["url"]) for p in panels for s in p.view["sources"]})
     return Sheet(
         state=state, panels=panels, title=title, unit=indicator["unit"],
-        legend=list(zip(colors, labels, counts)), no_data=(first["legend"]["no_data"], no_data),
+        legend=list(zip(colors, labels, counts)), no_data=(legend["no_data"], no_data),
         classes_note=classes_note, sources=[{"title": t, "url": u} for t, u in sources],
         boundaries_note=_boundaries_note(panels, lang),
         illustrative=any(p.view["illustrative"] for p in panels),
         project_count=project_ids, multiples=multiples,
     )
+
+
+def _method_text(cls: dict, legend: dict, lang: str) -> str:
+    """How the classes were made, for the note under the legend (the legend's note says which years)."""
+    note = legend.get("note")
+    if cls.get("diverging"):
+        return note or _s("diverging", lang)
+    if cls.get("mode") in ("preset", "manual"):
+        return note or text(cls["mode"], lang)
+    return f"{text(cls['method'], lang)} — {note}" if note else text(cls["method"], lang)
+
+
+def _sheet_classes(panels: list[MapPanel], state: ViewState) -> tuple[dict, dict]:
+    """One classification and legend for all the maps of a sheet of small multiples.
+
+    When every panel's view already has the same classes (shared, preset or manual: the
+    map page's), they are kept, with the counts of all panels. Otherwise (per-year
+    classes, real and illustrative years side by side) the values of all panels are
+    classified together — zero-centred diverging classes for change views — and the
+    panels recoloured, so the one legend is valid for every map.
+    """
+    views = [p.view for p in panels]
+    first = views[0]
+    if all(same_classes(first["classification"], v["classification"]) for v in views[1:]):
+        counts = [sum(c) for c in zip(*(v["classification"]["counts"] for v in views))]
+        no_data = sum(v["classification"]["no_data_count"] for v in views)
+        return {**first["classification"], "counts": counts, "no_data_count": no_data}, first["legend"]
+    records = [r for v in views for r in v["records"]]
+    values = [r["value"] for r in records]
+    palette_name = first["classification"]["palette"]
+    decimals, lang = first["indicator"]["decimals"], state.lang
+    if first["change"]:
+        reverse = first["indicator"]["higher_is_better"] is False
+        classification, classes = diverging(values, state.k, palette_name, reverse)
+        labels = signed_labels(classification, decimals, lang)
+        extra = {"diverging": True, "mode": "diverging"}
+    else:
+        classification, classes = classify.build(values, state.method, state.k, palette_name)
+        labels = classify.legend_labels(classification, decimals, lang)
+        extra = {"mode": "pair"}
+    for record, index in zip(records, classes):
+        record["class"] = index
+        record["color"] = classification.colors[index] if index is not None else classify.NO_DATA_COLOR
+    cls = {**classification.to_json(), "palette": palette_name, **extra}
+    years = years_text([p.year for p in panels])
+    note = text("note_diverging", lang) if first["change"] else text("note_pair", lang).format(years=years)
+    return cls, {**first["legend"], "labels": labels, "note": note}
 
 
 def _boundaries_note(panels: list[MapPanel], lang: str) -> str:

@@ -1,5 +1,6 @@
 /* The controls above the map and the threshold filter: each change updates app.state and redraws. */
 import { showProjects } from "./projects.js";
+import { parseBreaks } from "../breaks.js";
 import { app } from "./state.js";
 import { update } from "./update.js";
 
@@ -20,6 +21,32 @@ function readThreshold() {
   if (bad) return;
   app.state.min = low; app.state.max = high;
   update();
+}
+
+function readBreaks() {
+  const input = document.getElementById("breaks"), bounds = parseBreaks(input.value);
+  input.classList.toggle("invalid", bounds === null);
+  input.setAttribute("aria-invalid", bounds === null ? "true" : "false");
+  if (bounds === null) {
+    document.getElementById("status").textContent = app.t.manual_breaks_help;
+    return;
+  }
+  app.state.breaks = bounds;
+  update();
+}
+
+function yearsOf(indicator) {
+  const info = app.config.indicators[indicator];
+  return info && info.years ? info.years : [];
+}
+
+function onIndicator(el) {  // a year without data for the new indicator moves to its latest year with data
+  const state = app.state, years = yearsOf(el.value);
+  state.indicator = el.value;
+  if (years.length && years.indexOf(Number(state.year)) < 0) {
+    state.year = years[years.length - 1];
+    document.getElementById("year").value = state.year;
+  }
 }
 
 function togglePlay() {  // step through the years, one every 1.2 s, from the first after the last
@@ -46,10 +73,12 @@ function onChange(id, event, apply) {
 export function bindControls() {
   const state = app.state;
   document.getElementById("controls").addEventListener("submit", function (e) { e.preventDefault(); });
-  onChange("indicator", "change", function (el) { state.indicator = el.value; });
+  onChange("indicator", "change", onIndicator);
   onChange("year", "input", function (el) { state.year = Number(el.value); });
   onChange("method", "change", function (el) { state.method = el.value; });
   onChange("k", "change", function (el) { state.k = Number(el.value); });
+  onChange("classes", "change", function (el) { state.classes = el.value || "auto"; });
+  document.getElementById("breaks").addEventListener("change", readBreaks);
   onChange("projects", "change", function (el) { state.projects = el.checked; showProjects(state.projects); });
   document.getElementById("play").addEventListener("click", togglePlay);
   onChange("units-year", "change", function (el) { state.units_year = el.value ? Number(el.value) : null; });

@@ -25,6 +25,9 @@ export function renderLegend(values) {
   });
   html += '<li class="no-data"><span class="swatch swatch-no-data"></span>' + escapeHtml(values.legend.no_data) +
     ' <span class="count">(' + cls.no_data_count + ")</span></li></ul>";
+  if (values.legend.note) {
+    html += '<p class="legend-note">' + escapeHtml(values.legend.note) + "</p>";
+  }
   if (values.threshold && values.threshold.active) {
     html += '<p class="legend-threshold"><span class="swatch swatch-highlight"></span>' +
       escapeHtml(values.indicator.name) + " " + escapeHtml(values.year) + " " + escapeHtml(values.threshold.text) + "</p>";

@@ -20,6 +20,8 @@ export function queryString() {
   params.set("year", state.year);
   if (state.method !== "quantiles") params.set("method", state.method);
   if (Number(state.k) !== 5) params.set("k", state.k);
+  if (state.classes && state.classes !== "auto") params.set("classes", state.classes);
+  if (state.breaks && state.breaks.length) params.set("breaks", state.breaks.join(","));
   if (state.palette) params.set("palette", state.palette);
   if (state.lang !== "vi") params.set("lang", state.lang);
   if (!state.projects) params.set("projects", "0");
