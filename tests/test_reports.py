@@ -6,7 +6,6 @@ import io
 import re
 import shutil
 import subprocess
-from pathlib import Path
 
 import docx
 import numpy as np

@@ -375,7 +375,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "report.and": {"vi": ' và ', "en": ' and '},
     # --- commune fact sheets (mapapp.present.sheets) -----------------------------------------------
     "sheet.link": {"vi": 'Phiếu thông tin (PDF)', "en": 'Fact sheet (PDF)'},
-    "sheet.all_link": {"vi": 'Phiếu thông tin các xã (PDF)', "en": 'Commune fact sheets (PDF)'},
+    "sheet.all_link": {"vi": 'Phiếu thông tin xã (PDF)', "en": 'Fact sheets (PDF)'},
     "sheet.all_help": {"vi": 'Mỗi xã một trang A4: bản đồ vị trí, chỉ tiêu, dự án, nguồn',
                        "en": 'One A4 page per commune: locator map, indicators, projects, sources'},
     "sheet.subtitle": {"vi": 'Phiếu thông tin xã — {area}, năm {year}', "en": 'Commune fact sheet — {area}, {year}'},
