@@ -13,6 +13,7 @@ import pypdf
 import pytest
 from conftest import needs_shared
 from PIL import Image
+from shapely.geometry import shape
 
 from mapapp.present.classify import format_number
 from mapapp.present.report import narrative
@@ -84,6 +85,10 @@ def test_report_table_has_one_row_per_commune_with_the_api_values(report):
     values = [by_name[r[1]]["value"] for r in rows]
     assert values == sorted(values, reverse=True)  # ranked worst first, like /ranking
     assert rows[0][0] == "1"
+    # the communes passing the threshold (min=15) are in bold, as highlighted on the map
+    bold = {row.cells[1].text for row in table.rows[1:] if row.cells[1].paragraphs[0].runs[0].bold}
+    assert bold == {r["name"] for r in level["records"] if r["value"] is not None and r["value"] >= 15}
+    assert "Chữ đậm: các xã thỏa ngưỡng ≥ 15 % số hộ." in [p.text for p in document.paragraphs]
 
 
 def test_report_sentences_state_the_api_figures(report):
@@ -289,7 +294,13 @@ def test_one_commune_sheet_and_its_errors(client):
     assert response.status_code == 200
     texts = _page_texts(response.data)
     assert len(texts) == 1 and texts[0].startswith("Xã Xy")
-    assert "Xã A Dơi" in texts[0]  # the successor (2025) and a neighbour
+    units = client.get("/api/units?year=2024").get_json()["features"]
+    xy = next(shape(f["geometry"]) for f in units if f["properties"]["code"] == "19492")
+    touching = sorted(f["properties"]["name"] for f in units if f["properties"]["code"] != "19492"
+                      and shape(f["geometry"]).intersects(xy.buffer(0.0003)))
+    assert touching == ["Xã A Dơi", "Xã Lìa", "Xã Thanh"]
+    assert _squash("Giáp ranh: " + ", ".join(touching)) in _squash(texts[0])
+    assert _squash("Sáp nhập vào: Xã A Dơi (từ 2025-07-01)") in _squash(texts[0])
     khe_sanh = client.get("/communes/19429/sheet.pdf?year=2024")
     assert _page_texts(khe_sanh.data)[0].startswith("Thị trấn Khe Sanh")
     merged = client.get("/communes/19429/sheet.pdf?year=2025&lang=en")

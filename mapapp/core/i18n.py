@@ -350,7 +350,10 @@ STRINGS: dict[str, dict[str, str]] = {
     "report.numerator": {"vi": 'Tử số', "en": 'Numerator'},
     "report.denominator": {"vi": 'Mẫu số', "en": 'Denominator'},
     "report.change": {"vi": 'Thay đổi {base}→{year} ({unit})', "en": 'Change {base}→{year} ({unit})'},
-    "report.illustrative_mark": {"vi": '* minh họa', "en": '* illustrative'},
+    "report.table_cut": {"vi": 'Bảng chỉ gồm {n} dòng đầu trong {total} xã; bảng đầy đủ: {link}',
+                         "en": 'The table shows the first {n} of {total} communes; the full table: {link}'},
+    "report.matching_bold": {"vi": 'Chữ đậm: các xã thỏa ngưỡng {threshold}.',
+                             "en": 'Bold: the communes within the threshold {threshold}.'},
     # Sentences written from the figures (mapapp.present.report.narrative)
     "report.s_level": {"vi": '{name} của {area} năm {year} là {value} {unit}{basis}.',
                        "en": '{name} of {area} in {year} was {value} {unit}{basis}.'},

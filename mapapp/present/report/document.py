@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 
 from mapapp.core.i18n import text
 from mapapp.present import export
-from mapapp.present.choropleth import build_view
+from mapapp.present.choropleth import build_view, matches
 from mapapp.present.classify import format_number
 from mapapp.present.ranking import build_ranking
 from mapapp.present.report import narrative
@@ -23,6 +23,8 @@ from mapapp.present.viewstate import ViewState
 MIMETYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 MAP_PAGE = export.Page("A4", "landscape", 300, "png")
 MAP_WIDTH_CM = 17.0  # the text width of A4 portrait with 2 cm margins
+#: A province fits; a country's 11,163 rows would be 300 pages: the rest is in /ranking.xlsx.
+MAX_TABLE_ROWS = 1000
 
 
 @dataclass
@@ -85,7 +87,14 @@ def build_report(conn, state: ViewState, link: str = "", today: dt.date | None =
         doc.add_paragraph(line)
     doc.add_heading(text("report.h_table", lang), level=1)
     doc.add_paragraph(text("report.table", lang).format(title=everyone["title"]), style="Caption")
-    _ranking_table(doc, everyone, lang)
+    if state.has_threshold:
+        doc.add_paragraph(text("report.matching_bold", lang).format(
+            threshold=f"{everyone['threshold']['text']} {everyone['indicator']['unit']}"))
+    _ranking_table(doc, everyone, lang, state)
+    if len(everyone["rows"]) > MAX_TABLE_ROWS:
+        doc.add_paragraph(text("report.table_cut", lang).format(
+            n=format_number(MAX_TABLE_ROWS, 0, lang), total=format_number(len(everyone["rows"]), 0, lang),
+            link="/ranking.xlsx?" + state.query_string()))
     doc.add_heading(text("report.h_sources", lang), level=1)
     for source in _sources(view, everyone):
         _source_line(doc, source, lang)
@@ -137,9 +146,12 @@ def _warning(doc, message: str) -> None:
     run.font.color.rgb = RGBColor(0xB2, 0x18, 0x2B)
 
 
-def _ranking_table(doc, ranking: dict, lang: str) -> None:
-    """Rank, commune, value, numerator/denominator (when any commune has them), change (with a base year)."""
-    rows = ranking["rows"]
+def _ranking_table(doc, ranking: dict, lang: str, state: ViewState) -> None:
+    """Rank, commune, value, numerator/denominator (when any commune has them), change (with a base year).
+
+    With a threshold, the communes that pass it are in bold (as they are highlighted on the map).
+    """
+    rows = ranking["rows"][:MAX_TABLE_ROWS]
     ind = ranking["indicator"]
     with_counts = any(r["numerator"] is not None for r in rows)
     with_change = ranking["compare"] is not None
@@ -164,9 +176,10 @@ def _ranking_table(doc, ranking: dict, lang: str) -> None:
             cells.append(row["change_text"])
         line = table.add_row().cells
         for index, (cell, value) in enumerate(zip(line, cells)):
-            cell.text = value
+            paragraph = cell.paragraphs[0]
+            paragraph.add_run(value).bold = state.has_threshold and matches(row["value"], state.min, state.max)
             if index != 1:
-                cell.paragraphs[0].alignment = 2  # right: numbers line up
+                paragraph.alignment = 2  # right: numbers line up
 
 
 def _repeat_header(row) -> None:

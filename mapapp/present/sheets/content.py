@@ -36,6 +36,8 @@ class Context:
     projects: list = None
     neighbours: dict = field(default_factory=dict)
     values: dict = field(default_factory=dict)  # build_profile's memo, shared by the job's sheets
+    _tree: object = None
+    _order: list = field(default_factory=list)
 
     def __post_init__(self):
         self.version = query.version_for_year(self.conn, self.year)
@@ -52,14 +54,22 @@ class Context:
         return self.rankings[key]
 
     def neighbours_of(self, key: tuple[str, str]) -> list[str]:
-        """Names of the units whose boundary touches the unit ``key`` (sorted as Vietnamese)."""
-        if not self.neighbours:
-            units = self.geometry.units
-            for k, unit in units.items():
-                near = unit.geom.buffer(NEIGHBOUR_GAP_M)
-                self.neighbours[k] = sorted((o.name for ok, o in units.items() if ok != k and near.intersects(o.geom)),
-                                            key=sort_key)
-        return self.neighbours.get(key, [])
+        """Names of the units whose boundary touches the unit ``key`` (sorted as Vietnamese).
+
+        Candidates come from a spatial index of the layout, so one sheet of a country's
+        11,163 communes tests a handful of units, not all of them.
+        """
+        import shapely
+
+        if key not in self.neighbours:
+            if self._tree is None:
+                self._order = list(self.geometry.units.values())
+                self._tree = shapely.STRtree([u.geom for u in self._order])
+            unit = self.geometry.units.get(key)
+            near = unit.geom.buffer(NEIGHBOUR_GAP_M) if unit is not None else None
+            found = [] if near is None else [self._order[i] for i in self._tree.query(near, predicate="intersects")]
+            self.neighbours[key] = sorted((o.name for o in found if (o.code, o.valid_from) != key), key=sort_key)
+        return self.neighbours[key]
 
 
 def units_of_year(ctx: Context) -> list[dict]:
