@@ -88,7 +88,9 @@ def _map(page: _Page, geometry, box, highlight=None, names=(), all_names=False, 
     dx = x + (w - (xmax - xmin) * k) / 2 - xmin * k
     dy = y + (h - (ymax - ymin) * k) / 2 - ymin * k
     to_mm = Affine2D().scale(k).translate(dx, dy)
-    others = [u for key, u in geometry.units.items() if key != highlight]
+    # A zoomed map draws only the units in its window (a province's sheet would carry all of them twice).
+    others = [u for key, u in geometry.units.items() if key != highlight and
+              (window is None or _overlaps(u.geom.bounds, (xmin, ymin, xmax, ymax)))]
     mine = geometry.units.get(highlight)
     clip = Rectangle((x, y), w, h, transform=page.ax.transData)
     collections = [PathCollection([u.path for u in others], facecolors=OTHER_FILL, edgecolors=EDGE_COLOR,
@@ -130,6 +132,10 @@ def commune_page(sheet: dict, geometry, lang: str, today: dt.date, number: int) 
         page.stamp(lang)
     page.footer(lang, today, number)
     return page
+
+
+def _overlaps(a, b) -> bool:
+    return a[0] <= b[2] and b[0] <= a[2] and a[1] <= b[3] and b[1] <= a[3]
 
 
 def _neighbourhood(geometry, key, neighbours) -> tuple[float, float, float, float] | None:
