@@ -330,8 +330,8 @@ STRINGS: dict[str, dict[str, str]] = {
     "report.view_link": {"vi": 'Bản đồ trực tuyến: {link}', "en": 'Online map: {link}'},
     "report.warning": {
         "vi": 'CẢNH BÁO: báo cáo này có số liệu MINH HỌA (sinh ngẫu nhiên để trình diễn), không phải số liệu '
-              'chính thức. Không dùng các số liệu này để báo cáo hoặc ra quyết định; hãy nhập số liệu thật của '
-              'huyện để thay thế.',
+              'chính thức. Không dùng các số liệu này để báo cáo hoặc ra quyết định; hãy nhập số liệu thật để '
+              'thay thế.',
         "en": 'WARNING: this report contains ILLUSTRATIVE figures (generated for demonstration), not official '
               'data. Do not use them for reporting or decisions; import the real figures to replace them.',
     },
