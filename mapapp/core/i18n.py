@@ -375,7 +375,6 @@ STRINGS: dict[str, dict[str, str]] = {
                             "en": 'Since {base}: {down} communes went down, {up} went up, {same} unchanged.'},
     "report.s_most_changed": {"vi": 'Thay đổi nhiều nhất: {items}.', "en": 'The largest changes: {items}.'},
     "report.s_no_data": {"vi": '{n} xã không có số liệu: {names}.', "en": '{n} communes have no data: {names}.'},
-    "report.and": {"vi": ' và ', "en": ' and '},
     # --- commune fact sheets (mapapp.present.sheets) -----------------------------------------------
     "sheet.link": {"vi": 'Phiếu thông tin (PDF)', "en": 'Fact sheet (PDF)'},
     "sheet.all_link": {"vi": 'Phiếu thông tin xã (PDF)', "en": 'Fact sheets (PDF)'},
