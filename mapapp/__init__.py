@@ -59,12 +59,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     from mapapp.cli import accounts as auth_cli
     from mapapp.cli import commands as cli
     from mapapp.cli import imports as import_cli
-    from mapapp.web import api, assets, auth, exports, imports_web, security, transport, views
+    from mapapp.cli import reports as report_cli
+    from mapapp.web import api, assets, auth, exports, imports_web, reports, security, transport, views
 
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(assets.bp)
     app.register_blueprint(exports.bp)
+    app.register_blueprint(reports.bp)
     app.register_blueprint(imports_web.bp)
     app.register_blueprint(auth.bp)
     security.init_app(app)
@@ -72,6 +74,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     cli.register(app)
     import_cli.register(app)
     auth_cli.register(app)
+    report_cli.register(app)
     if app.config["SEED_ON_START"]:
         _seed_on_start(app)
     if app.config["PREWARM"] and app.extensions["mapapp_atlas"] is not None and not app.config.get("MISSING_INPUTS"):

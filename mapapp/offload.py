@@ -4,7 +4,8 @@ A PNG/PDF/SVG export renders with matplotlib for 0.3-1 s, mostly in C code that 
 Python's global lock: served in the same process as the API, every request that
 arrives meanwhile waits (measured: API p95 from ~40 ms to ~1 s under 50 users). The
 production entry point (:mod:`mapapp.wsgi`) therefore wraps the app in
-:class:`ExportOffload`: ``GET /export.*`` requests are handed, whole (the same
+:class:`ExportOffload`: ``GET /export.*`` requests (and the Word report and fact
+sheets, ``/report.docx``, ``/sheets.pdf``, ``/communes/<code>/sheet.pdf``) are handed, whole (the same
 environ: cookies, query string, client address), to a pool of worker processes that
 each run the same app — the same access rules, CSRF, headers — and the answer is sent
 back unchanged. Everything else is served in the server's own process.
@@ -31,7 +32,8 @@ from multiprocessing import get_context
 
 log = logging.getLogger(__name__)
 
-OFFLOADED_PREFIXES = ("/export.",)
+OFFLOADED_PREFIXES = ("/export.", "/report.", "/sheets.")
+OFFLOADED_SUFFIXES = ("/sheet.pdf",)  # /communes/<code>/sheet.pdf
 TIMEOUT_S = 300
 WORKER_NICE = 10
 DEFAULT_MAX_PENDING = 12
@@ -92,7 +94,7 @@ def _portable(environ: dict) -> dict:
 
 
 class ExportOffload:
-    """WSGI middleware: ``GET``/``HEAD /export.*`` answered by a pool of worker processes."""
+    """WSGI middleware: ``GET``/``HEAD`` of exports, reports and sheets answered by a pool of worker processes."""
 
     def __init__(self, app, processes: int, config: dict | None = None, max_pending: int | None = None):
         self.app = app
@@ -111,8 +113,9 @@ class ExportOffload:
                                    initargs=(self.config, self.app.config["SECRET_KEY"]))
 
     def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
         if environ.get("REQUEST_METHOD") in ("GET", "HEAD") and \
-                environ.get("PATH_INFO", "").startswith(OFFLOADED_PREFIXES):
+                (path.startswith(OFFLOADED_PREFIXES) or path.endswith(OFFLOADED_SUFFIXES)):
             if not self._slots.acquire(blocking=False):
                 return self._busy(environ, start_response)
             pool = self.pool

@@ -147,6 +147,10 @@ def test_export_offload_answers_like_the_app_and_keeps_sessions(tmp_path):
             wrapped._slots.acquire()
         try:
             busy = client.get(svg)
+            # the Word report and the fact sheets go to the same workers
+            for document in ("/report.docx?indicator=poverty_rate&year=2021", "/sheets.pdf?year=2021",
+                             "/communes/19492/sheet.pdf"):
+                assert client.get(document).status_code == 503, document
         finally:
             for _ in range(wrapped.max_pending):
                 wrapped._slots.release()
@@ -154,6 +158,8 @@ def test_export_offload_answers_like_the_app_and_keeps_sessions(tmp_path):
         assert "thử lại" in busy.get_data(as_text=True) and "default-src 'self'" in busy.headers["Content-Security-Policy"]
         assert client.get("/api/versions").status_code == 200  # the rest is served as usual
         assert client.get(svg).status_code == 200
+        sheet = client.get("/communes/19492/sheet.pdf")
+        assert sheet.status_code == 200 and sheet.data.startswith(b"%PDF")
     finally:
         wrapped.close()
     assert offload.build(dict(config, SEED_ON_START=False), export_processes=0).__class__.__name__ == "Flask"

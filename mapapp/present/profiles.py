@@ -82,8 +82,11 @@ def versions_of(conn: sa.Connection, unit_id: int) -> list[query.Version]:
 
 
 def build_profile(conn: sa.Connection, code: str, valid_from: str | None, years: list[int],
-                  lang: str = "vi") -> dict:
+                  lang: str = "vi", memo: dict | None = None) -> dict:
     """Everything the profile page shows, JSON-ready.
+
+    ``memo``: a dict shared by the profiles of one job (a book of fact sheets), so each
+    year's values on a layout are read once for all its communes, not once per commune.
 
     Returns
     -------
@@ -95,7 +98,8 @@ def build_profile(conn: sa.Connection, code: str, valid_from: str | None, years:
     unit_id, unit = find_unit(conn, code, valid_from)
     own_versions = versions_of(conn, unit_id)
     after = successor(conn, unit)
-    series = [_series(conn, ind, unit_id, unit, own_versions, after, years, lang)
+    memo = {} if memo is None else memo
+    series = [_series(conn, ind, unit_id, unit, own_versions, after, years, lang, memo)
               for ind in query.catalogue(conn).values()]
     lineage = ancestors(conn, unit_id)
     projects = _projects(conn, [unit_id] + [uid for uid, _ in lineage])
@@ -121,9 +125,9 @@ def _unit_json(unit: Unit) -> dict:
 
 
 def _series(conn, indicator, unit_id: int, unit: Unit, own_versions: list, after: Unit | None,
-            years: list[int], lang: str) -> dict:
+            years: list[int], lang: str, memo: dict) -> dict:
     """One indicator of the unit over ``years``: own values, values built from predecessors, or none."""
-    points = [_point(conn, indicator, unit, own_versions, after, year, lang) for year in years]
+    points = [_point(conn, indicator, unit, own_versions, after, year, lang, memo) for year in years]
     return {
         "id": indicator.id, "name": indicator.name(lang), "unit": indicator.unit(lang), "kind": indicator.kind,
         "decimals": indicator.decimals, "points": points,
@@ -132,7 +136,8 @@ def _series(conn, indicator, unit_id: int, unit: Unit, own_versions: list, after
     }
 
 
-def _point(conn, indicator, unit: Unit, own_versions: list, after: Unit | None, year: int, lang: str) -> dict:
+def _point(conn, indicator, unit: Unit, own_versions: list, after: Unit | None, year: int, lang: str,
+           memo: dict) -> dict:
     date = year_end(year)
     point = {"year": year, "value": None, "value_text": classify.format_number(None, 0, lang),
              "numerator": None, "denominator": None, "status": "none", "illustrative": False,
@@ -143,7 +148,10 @@ def _point(conn, indicator, unit: Unit, own_versions: list, after: Unit | None, 
         return point
     try:
         target = query.version_for_year(conn, year) if unit.valid_on(date) else own_versions[0]
-        records = aggregate.values_on_version(conn, indicator.id, year, target)
+        key = (indicator.id, year, target.id)
+        if key not in memo:  # read only here: the records are shared, never changed
+            memo[key] = aggregate.values_on_version(conn, indicator.id, year, target)
+        records = memo[key]
     except (query.NotFound, IndexError):
         return point
     record = next((r for r in records if (r["code"], r["valid_from"]) == unit.key), None)

@@ -156,6 +156,8 @@ def page_config(conn, catalogue, state) -> dict:
         "exportBase": url_for("views.index") + "export",
         "rankingBase": url_for("views.ranking_page"),
         "compareBase": url_for("views.compare_page"),
+        "reportBase": url_for("views.index") + "report.docx",
+        "sheetsBase": url_for("views.index") + "sheets.pdf",
         "profileBase": url_for("views.index") + "communes/",
     }
 

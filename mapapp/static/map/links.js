@@ -13,6 +13,10 @@ export function updateLinks() {
   ["png", "pdf", "svg"].forEach(function (format) {
     setHref("export-" + format, config.exportBase + "." + format + "?" + queryString());
   });
+  setHref("export-docx", config.reportBase + "?" + queryString());
+  const sheets = new URLSearchParams({ year: state.year });
+  if (state.lang === "en") sheets.set("lang", "en");
+  setHref("link-sheets", config.sheetsBase + "?" + sheets.toString());
   const view = viewQuery();
   setHref("ranking-full", config.rankingBase + "?" + view);
   setHref("link-ranking", config.rankingBase + "?" + view);
