@@ -34,6 +34,12 @@ STRINGS: dict[str, dict[str, str]] = {
     "equal_interval": {"vi": "Khoảng đều", "en": "Equal interval"},
     "projects_layer": {"vi": "Dự án NGO/tài trợ", "en": "NGO/donor projects"},
     "legend": {"vi": "Chú giải", "en": "Legend"},
+    "laos": {"vi": "LÀO", "en": "LAOS"},
+    "laos_label": {"vi": "LÀO / LAOS", "en": "LAOS / LÀO"},
+    "context_source": {"vi": "Ranh giới xung quanh", "en": "Surrounding boundaries"},
+    "circles_layer": {"vi": "Tỷ lệ và số hộ", "en": "Rate and number of households"},
+    "circles_legend": {"vi": "Diện tích hình tròn tỷ lệ với số lượng", "en": "Circle area proportional to the count"},
+    "circles_count_of": {"vi": "Số {unit}", "en": "Number of {unit}"},
     "source": {"vi": "Nguồn", "en": "Source"},
     "illustrative_tag": {"vi": "minh họa", "en": "illustrative"},
     "illustrative_banner": {
