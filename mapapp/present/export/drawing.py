@@ -79,12 +79,14 @@ class MapDrawing:
             # add_artist, not add_patch: add_patch walks every segment of the outline to update data limits.
             self.ax.add_artist(PathPatch(outline_path, facecolor="none", edgecolor=OUTLINE_COLOR,
                                          linewidth=outline, joinstyle="round", transform=to_mm, zorder=3))
-            self.ax.add_patch(Rectangle((frame.x, frame.y), frame.w, frame.h, facecolor="none",
-                                        edgecolor="#b0b0b0", linewidth=0.5 * s, zorder=1))
+            box = Rectangle((frame.x, frame.y), frame.w, frame.h, facecolor="none",
+                            edgecolor="#b0b0b0", linewidth=0.5 * s, zorder=1)
+            self.ax.add_patch(box)
             if self.sheet.multiples:
                 caption = _s("caption", self.lang, year=frame.panel.year, n=frame.panel.view["version"]["unit_count"])
                 self.text(frame.x, frame.y + frame.h + 1.5 * s, caption, 9 * s, bold=True)
             self.obstacles = []
+            self.draw_surroundings(frame, to_mm, box)
             self.draw_sites(frame)
             if self.labels and len(frame.panel.view["records"]) <= style.LABEL_MAX_UNITS:
                 self.draw_labels(frame)
