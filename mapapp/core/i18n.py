@@ -39,7 +39,12 @@ STRINGS: dict[str, dict[str, str]] = {
     "context_source": {"vi": "Ranh giới xung quanh", "en": "Surrounding boundaries"},
     "circles_layer": {"vi": "Tỷ lệ và số hộ", "en": "Rate and number of households"},
     "circles_legend": {"vi": "Diện tích hình tròn tỷ lệ với số lượng", "en": "Circle area proportional to the count"},
-    "circles_count_of": {"vi": "Số {unit}", "en": "Number of {unit}"},
+    "circles_count": {"vi": "Hình tròn tỷ lệ", "en": "Proportional circles"},
+    "numerator": {"vi": "Tử số", "en": "Numerator"},
+    "numerator.poverty_rate": {"vi": "Số hộ nghèo", "en": "Poor households"},
+    "numerator.near_poverty_rate": {"vi": "Số hộ cận nghèo", "en": "Near-poor households"},
+    "numerator.cultural_families_rate": {"vi": "Số gia đình văn hóa", "en": "Cultural families"},
+    "numerator.cultural_villages_rate": {"vi": "Số thôn, bản văn hóa", "en": "Cultural villages"},
     "source": {"vi": "Nguồn", "en": "Source"},
     "illustrative_tag": {"vi": "minh họa", "en": "illustrative"},
     "illustrative_banner": {

@@ -13,6 +13,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from mapapp.core.i18n import text
+from mapapp.present import circles as proportional
 from mapapp.present import classify
 from mapapp.present.viewstate import ViewState
 from mapapp.query import aggregate
@@ -45,6 +46,7 @@ def build_view(conn: sa.Connection, state: ViewState) -> dict:
     for record in records:
         record["value_text"] = classify.format_number(record["value"], indicator.decimals, state.lang)
     _annotate(records, [r["value"] for r in records], state)
+    circles = proportional.circles_for(conn, indicator, state, version, records)
     return {
         **_header(conn, indicator, state, version, indicator.unit(state.lang)),
         "title": title(indicator.name(state.lang), state.year, version.unit_count, state.lang, conn)
@@ -55,6 +57,7 @@ def build_view(conn: sa.Connection, state: ViewState) -> dict:
             "no_data": classify.no_data_label(state.lang),
         },
         **_provenance(records),
+        "circles": circles,
         "records": records,
     }
 
@@ -273,6 +276,7 @@ def _change_view(conn: sa.Connection, state: ViewState, indicator: Indicator) ->
             "unit": unit,
         },
         **_provenance(records),
+        "circles": None,  # a change is never drawn as circles
         "records": records,
     }
 

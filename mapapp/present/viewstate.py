@@ -16,6 +16,11 @@ Planner parameters (all optional):
     and applied to the ranking and its downloads.
 ``focus``
     Code of the commune focused on the map (and in the ranking beside it).
+``circles``
+    Proportional circles (area ∝ value): ``circles=0`` draws a count indicator
+    (projects, population, households) as colours instead of its default circles;
+    ``circles=1`` adds the count of a rate's numerator (poor households...) as
+    circles over the rate's colours ("tỷ lệ và số hộ").
 """
 from __future__ import annotations
 
@@ -47,6 +52,7 @@ class ViewState:
     min: float | None = None  # threshold: value >= min
     max: float | None = None  # threshold: value <= max
     focus: str = ""  # code of the focused commune
+    circles: bool | None = None  # None = the indicator's default (circles for counts)
 
     @property
     def geography_year(self) -> int:
@@ -71,8 +77,9 @@ class ViewState:
         """The canonical query string of this view (defaults left out)."""
         defaults = ViewState(self.indicator, self.year)
         params = {k: v for k, v in asdict(self).items() if k in ("indicator", "year") or v != getattr(defaults, k)}
-        if "projects" in params:
-            params["projects"] = "1" if self.projects else "0"
+        for key in ("projects", "circles"):
+            if key in params:
+                params[key] = "1" if params[key] else "0"
         for key in ("min", "max"):
             if key in params:
                 params[key] = format_threshold(params[key])
@@ -128,7 +135,27 @@ def parse(args, config, indicator_ids) -> ViewState:
     units_year = parse_units_year(args.get("units_year"), config, max(year, compare or year))
     low, high = parse_threshold(args)
     focus = str(args.get("focus", "")).strip()[:16]
-    return ViewState(indicator, year, method, k, palette, lang, projects, units_year, compare, low, high, focus)
+    circles = parse_switch("circles", args.get("circles"))
+    return ViewState(indicator, year, method, k, palette, lang, projects, units_year, compare, low, high, focus,
+                     circles)
+
+
+def parse_switch(name: str, text) -> bool | None:
+    """An optional on/off parameter: ``1``/``true``/``on`` → True, ``0``/``false``/``off`` → False, absent → None.
+
+    Raises
+    ------
+    BadRequest
+        For any other value.
+    """
+    if text is None or not str(text).strip():
+        return None
+    word = str(text).strip().lower()
+    if word in ("1", "true", "on"):
+        return True
+    if word in ("0", "false", "off"):
+        return False
+    raise BadRequest(f"{name}={text!r}: use {name}=1 (on) or {name}=0 (off)")
 
 
 def parse_year(text, config, default=None) -> int:

@@ -15,6 +15,7 @@ from mapapp.present.export.layout import _Frame, _line_mm, _Measure
 from mapapp.present.export.page import Page
 from mapapp.present.export.png import png_bytes
 from mapapp.present.export.sheet import Sheet, export_date, filename_for
+from mapapp.present.export.proportional import CircleDrawing
 from mapapp.present.export.surroundings import SurroundingsDrawing, archipelago_bounds
 from mapapp.present.export.style import _RC, _RENDER_LOCK, FONT_FAMILY, FORMATS, GREY, INK, MAP_CRS, _s
 
@@ -32,7 +33,7 @@ class Rendered:
     size_px: tuple[int, int] | None = None
 
 
-class _Composer(MapDrawing, SurroundingsDrawing, SheetFurniture):
+class _Composer(MapDrawing, SurroundingsDrawing, CircleDrawing, SheetFurniture):
     """Lays out and draws one sheet on a full-page axes whose data units are millimetres."""
 
     def __init__(self, sheet: Sheet, page: Page, labels: bool, today: dt.date):

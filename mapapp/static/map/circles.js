@@ -1,0 +1,55 @@
+/* Proportional circles (area ∝ value) over the units: counts by default, or a rate's numerator
+ * ("tỷ lệ và số hộ"). The scale comes with the values payload (values.circles, the same one the
+ * exports use): the largest value gets max_radius_px, any other max × √(value / max).
+ */
+import { escapeHtml } from "../html.js";
+import { app } from "./state.js";
+import { recordFor, tooltipHtml } from "./unit_view.js";
+
+let circleLayer = null;
+
+function pane(map) {
+  if (!map.getPane("mapapp-circles")) map.createPane("mapapp-circles").style.zIndex = 450;  // above the units
+}
+
+export function circleRadius(value, scale) {
+  if (value === null || value === undefined || value <= 0 || !scale.max_value) return 0;
+  return scale.max_radius_px * Math.sqrt(value / scale.max_value);
+}
+
+export function paintCircles(values) {  // after the units: redraw the circles of this payload (or none)
+  const map = app.map, scale = values.circles;
+  pane(map);
+  if (circleLayer) { map.removeLayer(circleLayer); circleLayer = null; }
+  document.body.setAttribute("data-circles", scale ? scale.mode : "none");
+  if (!scale) return;
+  circleLayer = L.featureGroup().addTo(map);
+  const drawn = values.records.filter(function (r) { return r.anchor && circleRadius(r.circle, scale) > 0; });
+  drawn.sort(function (a, b) { return b.circle - a.circle; });  // small circles on top of big ones
+  drawn.forEach(function (record) {
+    const marker = L.circleMarker([record.anchor[1], record.anchor[0]], {
+      pane: "mapapp-circles", radius: circleRadius(record.circle, scale), color: "#ffffff", weight: 1,
+      fillColor: scale.color, fillOpacity: 0.62, className: "mapapp-circle"
+    });
+    marker.bindTooltip(function () { return tooltipHtml(recordFor(record)); }, { sticky: true, className: "mapapp-tooltip" });
+    marker.on("add", function () {
+      const el = marker.getElement();
+      if (el) { el.setAttribute("data-code", record.code); el.setAttribute("data-value", String(record.circle)); }
+    });
+    circleLayer.addLayer(marker);
+  });
+}
+
+export function circleLegendHtml(scale) {  // nested reference circles with their values
+  if (!scale || !scale.legend.length) return "";
+  const r0 = scale.max_radius_px, size = 2 * r0 + 2;
+  let svg = '<svg class="circle-legend" width="' + (size + 70) + '" height="' + size + '" role="img" aria-label="' + escapeHtml(scale.note) + '">';
+  scale.legend.forEach(function (item) {
+    const r = circleRadius(item.value, scale), cy = size - 1 - r;
+    svg += '<circle cx="' + (r0 + 1) + '" cy="' + cy + '" r="' + r + '" data-value="' + item.value + '" fill="none" stroke="#444"></circle>' +
+      '<line x1="' + (r0 + 1) + '" y1="' + (cy - r) + '" x2="' + (size + 6) + '" y2="' + (cy - r) + '" stroke="#999" stroke-dasharray="2 2"></line>' +
+      '<text x="' + (size + 9) + '" y="' + (cy - r + 4) + '">' + escapeHtml(item.text) + "</text>";
+  });
+  return '<div class="legend-circles"><p class="legend-circles-title">' + escapeHtml(scale.title) + "</p>" + svg + "</svg>" +
+    '<p class="legend-unit">' + escapeHtml(scale.note) + "</p></div>";
+}
