@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
 
 import pypdf
 import pytest
 import shapely
-from conftest import REPO_ROOT, SHARED_DIR, make_app, needs_shared
+from conftest import REPO_ROOT, SHARED_DIR, needs_shared
 from PIL import Image
 from shapely.geometry import Point, shape
 
@@ -35,18 +34,6 @@ def _rgb(hex_color: str) -> tuple[int, int, int]:
 
 def _near(a, b, tol=6) -> bool:
     return all(abs(x - y) <= tol for x, y in zip(a, b))
-
-
-@pytest.fixture(scope="module")
-def archipelago_app(tmp_path_factory):
-    """The Quảng Trị atlas drawn as if it were the national map: the archipelagos are on."""
-    base = tmp_path_factory.mktemp("archipelagos")
-    geodata = base / "geodata"
-    shutil.copytree(REPO_ROOT / "geodata", geodata)
-    atlas_file = geodata / "atlases" / "quang-tri.json"
-    atlas = json.loads(atlas_file.read_text(encoding="utf-8"))
-    atlas_file.write_text(json.dumps({**atlas, "archipelagos": True}, ensure_ascii=False), encoding="utf-8")
-    return make_app(base / "instance", ATLAS="quang-tri", GEODATA_DIR=str(geodata))
 
 
 def test_district_context_has_neighbours_provinces_border_and_towns(client):

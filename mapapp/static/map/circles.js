@@ -6,7 +6,22 @@ import { escapeHtml } from "../html.js";
 import { app } from "./state.js";
 import { recordFor, tooltipHtml } from "./unit_view.js";
 
-let circleLayer = null;
+let circleLayer = null, ExactCircle = null;
+
+// Leaflet rounds a circle marker's radius to whole pixels (18.3 px → 18: 3.5 % of the area);
+// the SVG path is drawn here with the exact radius, so areas stay proportional to the values.
+function exactCircle() {
+  if (!ExactCircle) {
+    ExactCircle = L.CircleMarker.extend({
+      _updatePath: function () {
+        if (!(this._renderer instanceof L.SVG) || this._empty()) { L.CircleMarker.prototype._updatePath.call(this); return; }
+        const p = this._point, r = this._radius, arc = "a" + r + "," + r + " 0 1,0 ";
+        this._renderer._setPath(this, "M" + (p.x - r) + "," + p.y + arc + (r * 2) + ",0 " + arc + (-r * 2) + ",0 ");
+      }
+    });
+  }
+  return ExactCircle;
+}
 
 function pane(map) {
   if (!map.getPane("mapapp-circles")) map.createPane("mapapp-circles").style.zIndex = 450;  // above the units
@@ -27,7 +42,8 @@ export function paintCircles(values) {  // after the units: redraw the circles o
   const drawn = values.records.filter(function (r) { return r.anchor && circleRadius(r.circle, scale) > 0; });
   drawn.sort(function (a, b) { return b.circle - a.circle; });  // small circles on top of big ones
   drawn.forEach(function (record) {
-    const marker = L.circleMarker([record.anchor[1], record.anchor[0]], {
+    const Circle = exactCircle();
+    const marker = new Circle([record.anchor[1], record.anchor[0]], {
       pane: "mapapp-circles", radius: circleRadius(record.circle, scale), color: "#ffffff", weight: 1,
       fillColor: scale.color, fillOpacity: 0.62, className: "mapapp-circle"
     });
