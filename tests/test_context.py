@@ -135,3 +135,18 @@ def test_national_map_shows_both_archipelagos_in_api_pdf_svg_and_png(archipelago
         x, y = export.lonlat_to_pixel(frame, island["lon"], island["lat"])
         around = [image.getpixel((int(x) + dx, int(y) + dy)) for dx in range(-2, 3) for dy in range(-2, 3)]
         assert any(_near(p, _rgb(ISLAND_COLOR), 30) for p in around), arch["id"]
+
+
+def test_the_national_atlas_carries_the_archipelagos(tmp_path):
+    """The real ``vietnam`` atlas: its context is the archipelagos file (cheap: the layer is not read)."""
+    from mapapp.core.atlas import load
+
+    atlas = load("vietnam", REPO_ROOT / "geodata")
+    assert atlas.archipelagos
+    ctx = context.load_context(SHARED_DIR, REPO_ROOT / "geodata", tmp_path, atlas=atlas)
+    assert {a["name_vi"] for a in ctx["archipelagos"]} == {HOANG_SA, TRUONG_SA}
+    islands = {i["name"]: (i["lon"], i["lat"]) for a in ctx["archipelagos"] for i in a["islands"]}
+    assert {"Phú Lâm", "Hoàng Sa", "Trường Sa Lớn", "Song Tử Tây", "Sinh Tồn"} <= set(islands)
+    assert all(111 < lon < 115 and 7 < lat < 17.5 for lon, lat in islands.values())
+    assert "Wikipedia" in ctx["archipelagos"][0]["source"]
+    assert load("quang-tri", REPO_ROOT / "geodata").archipelagos is False
