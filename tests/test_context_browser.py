@@ -98,7 +98,7 @@ def test_national_map_shows_both_archipelagos(archipelago_app, open_session):
         s.open("?indicator=poverty_rate&year=2024", painted="poverty_rate:2024")
         s.page.wait_for_selector("body[data-context]", state="attached")
         s.page.wait_for_timeout(300)
-        names = s.page.locator(".context-archipelago").all_inner_texts()
+        names = [" ".join(n.split()) for n in s.page.locator(".context-archipelago").all_inner_texts()]
         assert sorted(names) == ["Quần đảo Hoàng Sa (TP. Đà Nẵng)", "Quần đảo Trường Sa (tỉnh Khánh Hòa)"]
         inside = s.page.evaluate("""() => {
           const m = document.querySelector(".folium-map").getBoundingClientRect();
@@ -108,5 +108,13 @@ def test_national_map_shows_both_archipelagos(archipelago_app, open_session):
           });
         }""")
         assert inside == [True, True]
+        # ... and neither name nor island is under the legend.
+        clear = s.page.evaluate("""() => {
+          const l = document.querySelector(".mapapp-legend").getBoundingClientRect();
+          const over = b => b.right > l.left && b.left < l.right && b.bottom > l.top && b.top < l.bottom;
+          return Array.from(document.querySelectorAll(".context-archipelago span, path.mapapp-context-island"))
+            .every(e => !over(e.getBoundingClientRect()));
+        }""")
+        assert clear
         assert s.page.locator("path.mapapp-context-island").count() == 12
         s.assert_clean()

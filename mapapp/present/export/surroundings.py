@@ -101,7 +101,8 @@ class SurroundingsDrawing:
             for island in arch["islands"]:
                 self._point(frame, island["lon"], island["lat"], 0.45 * s, ISLAND_COLOR)
             name = arch["name_en"] if self.lang == "en" else arch["name_vi"]
-            self._context_text(frame, arch["label"], name, 5.5 * s, ISLAND_COLOR, bold=True, clamp=True)
+            self._context_text(frame, arch["label"], name, 5.5 * s, ISLAND_COLOR, bold=True, clamp=True,
+                               ha=arch.get("align", "center"))
 
     def _laos(self, frame, ctx, label, size):
         """"LÀO / LAOS" at its place or, when that is off the sheet, in the frame's western strip,
@@ -141,7 +142,7 @@ class SurroundingsDrawing:
         x, y = frame.to_mm(*project(lonlat[0], lonlat[1]))
         x += dx
         w = self.m.width(label, size, bold=bold)
-        left = x - w / 2 if ha == "center" else x
+        left = x - w / 2 if ha == "center" else x - w if ha == "right" else x
         if clamp:
             shift = max(frame.x + 1 - left, 0.0) + min(frame.x + frame.w - 1 - (left + w), 0.0)
             x, left = x + shift, left + shift

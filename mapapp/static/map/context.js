@@ -7,6 +7,7 @@
  */
 import { escapeHtml } from "../html.js";
 import { app } from "./state.js";
+import { areaBounds } from "./units_layer.js";
 
 function panes(map) {
   if (!map.getPane("mapapp-context")) {
@@ -17,11 +18,28 @@ function panes(map) {
   }
 }
 
+// Names are plain elements in their pane, neither markers nor tooltips: those are the projects'
+// and the units' (and what the page's tests look for). Hidden while a zoom animates.
+let Label = null;
+
 function label(latlng, text, className) {
-  return L.marker(latlng, {
-    pane: "mapapp-context-top", interactive: false, keyboard: false,
-    icon: L.divIcon({ className: "mapapp-context-label " + className, html: "<span>" + escapeHtml(text) + "</span>", iconSize: null })
-  });
+  if (!Label) {
+    Label = L.Layer.extend({
+      initialize: function (where, html, cls) { this._where = L.latLng(where); this._html = html; this._cls = cls; },
+      onAdd: function (map) {
+        this._el = L.DomUtil.create("div", "mapapp-context-label leaflet-zoom-hide " + this._cls, map.getPane("mapapp-context-top"));
+        this._el.innerHTML = this._html;
+        map.on("zoomend viewreset", this._place, this);
+        this._place();
+      },
+      onRemove: function (map) { L.DomUtil.remove(this._el); map.off("zoomend viewreset", this._place, this); },
+      _place: function () { L.DomUtil.setPosition(this._el, this._map.latLngToLayerPoint(this._where)); }
+    });
+  }
+  // "Quần đảo Hoàng Sa (TP. Đà Nẵng)": the parenthesis on a second line keeps the name narrow.
+  const lines = className.indexOf("context-archipelago") >= 0 ? text.split(" (") : [text];
+  const html = lines.map(function (line, i) { return escapeHtml(i ? "(" + line : line); }).join("<br>");
+  return new Label(latlng, "<span>" + html + "</span>", className);
 }
 
 function drawAreas(map, ctx, group) {
@@ -49,17 +67,25 @@ function drawPoints(ctx, group) {
       L.circleMarker([island.lat, island.lon], { pane: "mapapp-context-top", radius: 2.5, weight: 1, color: "#1f3b57", fillColor: "#1f3b57", fillOpacity: 1, interactive: false, className: "mapapp-context-island" }).addTo(group);
     });
     const name = app.state.lang === "en" ? arch.name_en : arch.name_vi;
-    group.addLayer(label([arch.label[1], arch.label[0]], name, "context-archipelago"));
+    group.addLayer(label([arch.label[1], arch.label[0]], name, "context-archipelago align-" + (arch.align || "center")));
   });
 }
+
+const NAME_SPAN_DEG = 2.5;  // about how far a name reaches from its label point on a national map
 
 function archipelagoBounds(ctx) {
   const points = [];
   ctx.archipelagos.forEach(function (arch) {
     arch.islands.forEach(function (island) { points.push([island.lat, island.lon]); });
-    points.push([arch.label[1], arch.label[0]]);
+    const reach = arch.align === "left" ? NAME_SPAN_DEG : arch.align === "right" ? -NAME_SPAN_DEG : 0;
+    points.push([arch.label[1], arch.label[0]], [arch.label[1], arch.label[0] + reach]);
   });
   return points.length ? L.latLngBounds(points) : null;
+}
+
+function legendPadding() {  // the legend sits at the bottom right: keep the islands beside it
+  const legend = document.querySelector(".mapapp-legend");
+  return legend ? [legend.offsetWidth + 20, 20] : [20, 20];
 }
 
 export function loadContext(map) {  // once, after the first paint; resolves when drawn
@@ -69,9 +95,10 @@ export function loadContext(map) {  // once, after the first paint; resolves whe
     drawAreas(map, ctx, group);
     drawPoints(ctx, group);
     const islands = archipelagoBounds(ctx);
-    // A map of the national territory must show the archipelagos: widen the first view to them.
-    if (islands && !app.state.focus && !map.getBounds().contains(islands)) {
-      map.fitBounds(map.getBounds().extend(islands), { padding: [10, 10], animate: false });
+    // A map of the national territory must show the archipelagos: the first view takes them in, beside the legend.
+    if (islands && !app.state.focus) {
+      const all = L.latLngBounds(areaBounds().getSouthWest(), areaBounds().getNorthEast());
+      map.fitBounds(all.extend(islands), { paddingTopLeft: [20, 20], paddingBottomRight: legendPadding(), animate: false });
     }
     document.body.setAttribute("data-context", String(ctx.districts.length + ctx.provinces.length + ctx.archipelagos.length));
   });
