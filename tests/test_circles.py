@@ -27,6 +27,12 @@ def test_area_is_proportional_to_the_value():
     assert circles.radius(0, 1000, 28) == 0 and circles.radius(None, 1000, 28) == 0
 
 
+def test_circles_shrink_on_dense_maps():
+    assert circles.size_share(21) == circles.size_share(300) == 1.0
+    assert circles.size_share(1200) == pytest.approx(0.5)
+    assert circles.size_share(11163) == circles.MIN_SHARE
+
+
 def test_reference_values_are_round_and_decreasing():
     assert circles.reference_values(12986) == [10000, 2500, 500]
     assert circles.reference_values(280) == [250, 50, 10]

@@ -23,6 +23,8 @@ from mapapp.store.catalogue import Indicator
 
 MAX_RADIUS_PX = 28.0
 MAX_RADIUS_MM = 7.0
+FULL_SIZE_UNITS = 300  # up to this many units the largest circle has the full radius
+MIN_SHARE = 0.22  # ... and never less than this share of it (a country's 11,163 communes)
 COUNT_FILL = "#efeee8"  # the units under count circles: neutral, the circles carry the value
 CIRCLE_COLOR = "#1f3b57"
 
@@ -49,6 +51,14 @@ def mode_for(indicator: Indicator, circles: bool | None, compare: int | None, re
 def offered(indicator: Indicator) -> bool:
     """True when the view can switch circles on or off for this indicator (counts, rates)."""
     return indicator.kind in ("count", "rate")
+
+
+def size_share(unit_count: int) -> float:
+    """The largest circle's radius as a share of the full one: smaller as units get denser
+    (∝ 1/√n above ``FULL_SIZE_UNITS``), so a province or a country is not one blot of circles."""
+    if unit_count <= FULL_SIZE_UNITS:
+        return 1.0
+    return max(MIN_SHARE, math.sqrt(FULL_SIZE_UNITS / unit_count))
 
 
 def radius(value, max_value: float, max_radius: float) -> float:
@@ -110,7 +120,8 @@ def circles_for(conn: sa.Connection, indicator: Indicator, state, version, recor
     max_value = max(drawn) if drawn else 0.0
     decimals = indicator.decimals if mode == "count" else 0
     return {
-        "mode": mode, "field": field, "max_value": max_value, "max_radius_px": MAX_RADIUS_PX,
+        "mode": mode, "field": field, "max_value": max_value,
+        "max_radius_px": round(MAX_RADIUS_PX * size_share(len(records)), 2), "size_share": size_share(len(records)),
         "color": CIRCLE_COLOR, "count_fill": COUNT_FILL,
         "title": circle_title(indicator, mode, state.lang),
         "legend": [{"value": v, "text": classify.format_number(v, decimals, state.lang)}

@@ -29,7 +29,7 @@ class CircleDrawing:
         scale, max_value = sheet_circles(self.sheet)
         if scale is None:
             return
-        top = MAX_RADIUS_MM * self.s
+        top = MAX_RADIUS_MM * self.s * scale.get("size_share", 1.0)
         drawn = [r for r in frame.panel.view["records"] if r.get("anchor") and radius(r.get("circle"), max_value, top)]
         for record in sorted(drawn, key=lambda r: -r["circle"]):
             x, y = frame.to_mm(*project(*record["anchor"]))
@@ -46,7 +46,7 @@ class CircleDrawing:
             return y
         s = self.s
         y = self.lines(x, y - 1.5 * s, self.m.wrap(scale["title"], 8 * s, width, bold=True), 8 * s, bold=True)
-        top = MAX_RADIUS_MM * s
+        top = MAX_RADIUS_MM * s * scale.get("size_share", 1.0)
         base = y - 1.5 * s - 2 * top
         cx = x + top + 0.5 * s
         for item in scale["legend"]:

@@ -100,7 +100,8 @@ class SurroundingsDrawing:
         for arch in ctx["archipelagos"]:
             for island in arch["islands"]:
                 self._point(frame, island["lon"], island["lat"], 0.45 * s, ISLAND_COLOR)
-            name = arch["name_en"] if self.lang == "en" else arch["name_vi"]
+            # On two lines, the province in parentheses below: narrow enough to sit beside the islands.
+            name = (arch["name_en"] if self.lang == "en" else arch["name_vi"]).replace(" (", "\n(")
             self._context_text(frame, arch["label"], name, 5.5 * s, ISLAND_COLOR, bold=True, clamp=True,
                                ha=arch.get("align", "center"))
 
@@ -141,7 +142,7 @@ class SurroundingsDrawing:
 
         x, y = frame.to_mm(*project(lonlat[0], lonlat[1]))
         x += dx
-        w = self.m.width(label, size, bold=bold)
+        w = max(self.m.width(line, size, bold=bold) for line in label.split("\n"))
         left = x - w / 2 if ha == "center" else x - w if ha == "right" else x
         if clamp:
             shift = max(frame.x + 1 - left, 0.0) + min(frame.x + frame.w - 1 - (left + w), 0.0)
@@ -151,6 +152,7 @@ class SurroundingsDrawing:
         # A white halo drawn as a path, then the name as text (SVG <text>, PDF text stay searchable).
         for effects, ink, z in (([Stroke(linewidth=1.6 * self.s, foreground="white")], "white", 7), (None, color, 7.1)):
             self.ax.text(x, y, label, fontsize=size, color=ink, ha=ha, va="center", fontfamily=FONT_FAMILY,
+                         multialignment=ha, linespacing=1.1,
                          fontweight="bold" if bold else "normal", zorder=z, path_effects=effects)
         self.obstacles.append((left, y - size * 0.2, left + w, y + size * 0.2))
 

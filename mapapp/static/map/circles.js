@@ -6,7 +6,7 @@ import { escapeHtml } from "../html.js";
 import { app } from "./state.js";
 import { recordFor, tooltipHtml } from "./unit_view.js";
 
-let circleLayer = null, ExactCircle = null;
+let circleLayer = null, ExactCircle = null, canvasRenderer = null;
 
 // Leaflet rounds a circle marker's radius to whole pixels (18.3 px → 18: 3.5 % of the area);
 // the SVG path is drawn here with the exact radius, so areas stay proportional to the values.
@@ -39,12 +39,16 @@ export function paintCircles(values) {  // after the units: redraw the circles o
   document.body.setAttribute("data-circles", scale ? scale.mode : "none");
   if (!scale) return;
   circleLayer = L.featureGroup().addTo(map);
+  // Thousands of circles (a country's communes) go on one canvas, like the units do.
+  const many = values.records.length >= app.config.canvasMinUnits;
+  if (many && !canvasRenderer) canvasRenderer = L.canvas({ pane: "mapapp-circles" });
   const drawn = values.records.filter(function (r) { return r.anchor && circleRadius(r.circle, scale) > 0; });
   drawn.sort(function (a, b) { return b.circle - a.circle; });  // small circles on top of big ones
   drawn.forEach(function (record) {
     const Circle = exactCircle();
     const marker = new Circle([record.anchor[1], record.anchor[0]], {
-      pane: "mapapp-circles", radius: circleRadius(record.circle, scale), color: "#ffffff", weight: 1,
+      pane: "mapapp-circles", renderer: many ? canvasRenderer : undefined,
+      radius: circleRadius(record.circle, scale), color: "#ffffff", weight: many ? 0.5 : 1,
       fillColor: scale.color, fillOpacity: 0.62, className: "mapapp-circle"
     });
     marker.bindTooltip(function () { return tooltipHtml(recordFor(record)); }, { sticky: true, className: "mapapp-tooltip" });
@@ -59,13 +63,18 @@ export function paintCircles(values) {  // after the units: redraw the circles o
 export function circleLegendHtml(scale) {  // nested reference circles with their values
   if (!scale || !scale.legend.length) return "";
   const r0 = scale.max_radius_px, size = 2 * r0 + 2;
-  let svg = '<svg class="circle-legend" width="' + (size + 70) + '" height="' + size + '" role="img" aria-label="' + escapeHtml(scale.note) + '">';
-  scale.legend.forEach(function (item) {
-    const r = circleRadius(item.value, scale), cy = size - 1 - r;
-    svg += '<circle cx="' + (r0 + 1) + '" cy="' + cy + '" r="' + r + '" data-value="' + item.value + '" fill="none" stroke="#444"></circle>' +
-      '<line x1="' + (r0 + 1) + '" y1="' + (cy - r) + '" x2="' + (size + 6) + '" y2="' + (cy - r) + '" stroke="#999" stroke-dasharray="2 2"></line>' +
-      '<text x="' + (size + 9) + '" y="' + (cy - r + 4) + '">' + escapeHtml(item.text) + "</text>";
+  let shapes = "", lastY = -Infinity, bottom = size;
+  scale.legend.forEach(function (item) {  // largest first: its top is the highest
+    const r = circleRadius(item.value, scale), cy = size - 1 - r, top = cy - r;
+    const textY = Math.max(top + 4, lastY + 12);  // value labels never overlap, however small the circles
+    lastY = textY; bottom = Math.max(bottom, textY + 3);
+    shapes += '<circle cx="' + (r0 + 1) + '" cy="' + cy + '" r="' + r + '" data-value="' + item.value + '" fill="none" stroke="#444"></circle>' +
+      '<polyline points="' + (r0 + 1) + "," + top + " " + (size + 4) + "," + top + " " + (size + 8) + "," + (textY - 4) +
+      '" fill="none" stroke="#999" stroke-dasharray="2 2"></polyline>' +
+      '<text x="' + (size + 10) + '" y="' + textY + '">' + escapeHtml(item.text) + "</text>";
   });
-  return '<div class="legend-circles"><p class="legend-circles-title">' + escapeHtml(scale.title) + "</p>" + svg + "</svg>" +
+  const svg = '<svg class="circle-legend" width="' + (size + 70) + '" height="' + bottom + '" role="img" aria-label="' +
+    escapeHtml(scale.note) + '">' + shapes + "</svg>";
+  return '<div class="legend-circles"><p class="legend-circles-title">' + escapeHtml(scale.title) + "</p>" + svg +
     '<p class="legend-unit">' + escapeHtml(scale.note) + "</p></div>";
 }
