@@ -11,7 +11,6 @@ import json
 import xml.etree.ElementTree as ET
 
 import pypdf
-import pytest
 import shapely
 from conftest import REPO_ROOT, SHARED_DIR, needs_shared
 from PIL import Image

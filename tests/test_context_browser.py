@@ -118,3 +118,17 @@ def test_national_map_shows_both_archipelagos(archipelago_app, open_session):
         assert clear
         assert s.page.locator("path.mapapp-context-island").count() == 12
         s.assert_clean()
+
+
+def test_the_circles_switch_is_offered_only_where_it_does_something(live_server, open_session):
+    s = open_session(live_server.url)
+    s.open("?indicator=area&year=2022", painted="area:2022")
+    assert not s.page.is_visible("#circles")  # a measure: colours only
+    s.page.select_option("#indicator", "population")
+    s.wait_painted("population:2022")
+    assert s.page.is_visible("#circles") and s.page.is_checked("#circles")
+    assert s.page.locator("#circles-label").inner_text() == "Hình tròn tỷ lệ"
+    s.page.uncheck("#circles")
+    s.page.wait_for_selector('body[data-circles="none"]', state="attached")
+    assert "circles=0" in s.page.url and s.page.locator("path.mapapp-circle").count() == 0
+    s.assert_clean()

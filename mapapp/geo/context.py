@@ -18,8 +18,9 @@ import json
 from pathlib import Path
 
 from mapapp.geo import boundaries
+from mapapp.geo.inner_points import inner_point
 
-CONTEXT_VERSION = "context-1"  # bump when the derivation changes: invalidates caches
+CONTEXT_VERSION = "context-2"  # bump when the derivation changes: invalidates caches
 CONTEXT_FILE = "geodata/context-districts-2008.geojson"
 SIMPLIFY_M = 150.0  # the context is drawn thin and grey: a coarse outline is enough
 MIN_BORDER_M = 3000.0  # border pieces shorter than this are noise of the western-edge test
@@ -94,10 +95,11 @@ def _height(geom) -> float:
 def _laos_label(border, area) -> list[float] | None:
     """Where "LÀO / LAOS" goes: west of the border point nearest the area, a quarter of its width beyond."""
     import shapely
+    from shapely.ops import nearest_points
 
     if border.is_empty:
         return None
-    nearest = shapely.ops.nearest_points(border, area.centroid)[0]
+    nearest = nearest_points(border, area.centroid)[0]
     width = area.bounds[2] - area.bounds[0]
     return _point(shapely.Point(nearest.x - max(8000.0, 0.25 * width), nearest.y))
 
@@ -138,7 +140,7 @@ def district_context(shared_dir: Path, geodata_dir: Path, outline: dict) -> dict
         inside = geom.intersection(area).area / max(geom.area, 1.0)
         districts.append({
             "name": row["name"], "province": row["province"], "geometry": _lonlat(geom),
-            "label": None if inside > 0.5 else _point(shapely.Point(*_inner(geom))),
+            "label": None if inside > 0.5 else list(inner_point(boundaries.to_wgs84({"g": geom})["g"])),
         })
     provinces = []
     for name in sorted(set(frame["province"])):
@@ -151,17 +153,6 @@ def district_context(shared_dir: Path, geodata_dir: Path, outline: dict) -> dict
         "laos_label": _laos_label(border, area), "towns": read_towns(Path(geodata_dir) / "towns.csv"),
         "archipelagos": [], "source": "vietnam63 (context-districts-2008.geojson)",
     }
-
-
-def _inner(geom) -> tuple[float, float]:
-    """An inner point of a metric polygon (labels of neighbouring districts)."""
-    from shapely.ops import polylabel
-
-    import shapely
-
-    largest = max(shapely.get_parts(geom), key=lambda p: p.area)
-    point = polylabel(largest, tolerance=200.0)
-    return (point.x, point.y) if largest.contains(point) else tuple(largest.representative_point().coords[0])
 
 
 def atlas_context(atlas, shared_dir: Path, geodata_dir: Path) -> dict:
@@ -214,8 +205,18 @@ def input_checksum(shared_dir: Path, geodata_dir: Path, atlas=None) -> str:
         parts.append((Path(shared_dir) / CONTEXT_FILE).read_bytes())
     else:
         parts += [atlas.id, json.dumps(atlas.filter, sort_keys=True), str(atlas.archipelagos),
-                  str(atlas.boundary_path(shared_dir).stat().st_size)]
+                  _file_digest(atlas.boundary_path(shared_dir))]
     return boundaries.checksum(*parts)
+
+
+def _file_digest(path: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def load_context(shared_dir: Path, geodata_dir: Path, cache_dir: Path, outline: dict | None = None,

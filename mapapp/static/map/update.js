@@ -47,7 +47,7 @@ function syncCirclesControl(values) {  // the switch says what it does for this 
   if (!box) return;
   const kind = values.indicator.kind, t = app.t;
   const offered = !values.change && (kind === "count" || (kind === "rate" && values.records.some(function (r) { return r.numerator !== null && r.numerator !== undefined; })));
-  box.closest("label").hidden = !offered;
+  box.closest("label").style.display = offered ? "" : "none";  // the label's flex display beats [hidden]
   box.checked = !!values.circles;
   document.getElementById("circles-label").textContent = kind === "count" ? t.circles_count : t.circles_layer;
 }
