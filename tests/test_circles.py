@@ -126,3 +126,17 @@ def test_png_export_draws_count_circles_sized_by_value(app, client):
     lap = next(r for r in view["records"] if r["name"] == "Xã Hướng Lập")
     x, y = export.lonlat_to_pixel(frame, lap["anchor"][0], lap["anchor"][1] + 0.05)
     assert all(abs(a - b) <= 3 for a, b in zip(image.getpixel((int(x), int(y))), (0xef, 0xee, 0xe8)))
+
+
+def test_cli_export_map_circles_switch(app, tmp_path):
+    from PIL import ImageStat
+
+    runner = app.test_cli_runner()
+    out_on, out_off = tmp_path / "on.png", tmp_path / "off.png"
+    for out, flag in ((out_on, "--circles"), (out_off, "--no-circles")):
+        result = runner.invoke(args=["export-map", "--indicator", "poverty_rate", "--year", "2022", "--dpi", "72",
+                                     "--out", str(out), flag])
+        assert result.exit_code == 0, result.output
+    assert "--circles / --no-circles" in runner.invoke(args=["export-map", "--help"]).output
+    on, off = (Image.open(p).convert("RGB") for p in (out_on, out_off))
+    assert ImageStat.Stat(on).mean != ImageStat.Stat(off).mean  # the count circles are drawn only with --circles
