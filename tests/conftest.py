@@ -267,3 +267,18 @@ def client_as(app, role: str, username: str | None = None):
 def editor_client(fresh_app):
     """A client of ``fresh_app`` logged in as the editor ``editor1`` (``client.csrf``: its CSRF token)."""
     return client_as(fresh_app, "editor")
+
+
+@pytest.fixture(scope="session")
+def archipelago_app(tmp_path_factory):
+    """The Quảng Trị atlas drawn as the national map is: with the Hoàng Sa and Trường Sa archipelagos
+    (seeding the whole country takes minutes; the archipelagos do not depend on the area)."""
+    import json
+
+    base = tmp_path_factory.mktemp("archipelagos")
+    geodata = base / "geodata"
+    shutil.copytree(REPO_ROOT / "geodata", geodata)
+    atlas_file = geodata / "atlases" / "quang-tri.json"
+    atlas = json.loads(atlas_file.read_text(encoding="utf-8"))
+    atlas_file.write_text(json.dumps({**atlas, "archipelagos": True}, ensure_ascii=False), encoding="utf-8")
+    return make_app(base / "instance", ATLAS="quang-tri", GEODATA_DIR=str(geodata))

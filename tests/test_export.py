@@ -175,6 +175,7 @@ def test_png_colour_of_each_commune_is_the_api_colour(app, client, indicator, ye
     expected = {(r["code"], r["valid_from"]): r["color"] for r in values["records"]}
     rendered, image = _render_png(app, ViewState(indicator, year), labels=False)
     frame = rendered.frames[0]
+    towns = client.get("/api/context").get_json()["towns"]
     with app.app_context():
         conn = connection()
         label_points = {(u["code"], u["valid_from"]): (u["label_lon"], u["label_lat"])
@@ -188,7 +189,9 @@ def test_png_colour_of_each_commune_is_the_api_colour(app, client, indicator, ye
         # ...and the colour of most of the commune.
         modal, _n = Counter(_pixels(image, frame, _interior_points(geom))).most_common(1)[0]
         assert _close(modal, want), (feature["properties"]["name"], _hex(modal), expected[key])
-        if not values["illustrative"] and not _close(at_label, want):
+        # A town of the surroundings (Khe Sanh, Lao Bảo) is marked and named inside its thị trấn.
+        in_town = any(geom.contains(Point(t["lon"], t["lat"])) for t in towns)
+        if not values["illustrative"] and not in_town and not _close(at_label, want):
             assert _close(at_label, _rgb(export.SITE_COLOR), 40) or _close(at_label, (255, 255, 255), 10)
 
 

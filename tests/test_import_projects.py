@@ -135,3 +135,24 @@ def test_project_cli_and_web(fresh_app, tmp_path):
     token = re.search(r'name="token" value="([0-9a-f]{32})"', text).group(1)
     done = client.post("/import/projects/confirm", data={"token": token, "source": SOURCE, "csrf_token": client.csrf})
     assert done.status_code == 302 and import_count(fresh_app) == 1
+
+
+def test_projects_are_drawn_at_their_coordinates_else_at_the_inner_point(fresh_app):
+    parsed, options = parse(fresh_app, projects_xlsx(GOOD))
+    with fresh_app.app_context():
+        project_import.apply_projects(db.get_engine(), parsed, options)
+    client = fresh_app.test_client()
+    body = client.get("/api/projects?year=2018").get_json()
+    school = next(p for p in body["projects"] if p["name"] == "Trường học vùng cao")  # no coordinates
+    units = {f["properties"]["code"]: f for f in client.get("/api/units?year=2018").get_json()["features"]}
+    from shapely.geometry import Point, shape
+
+    from mapapp.geo.inner_points import inner_point
+
+    [site] = school["sites"]
+    unit = shape(units[site["code"]]["geometry"])
+    assert site["at"] == "commune" and (site["lon"], site["lat"]) == inner_point(unit)
+    assert unit.contains(Point(site["lon"], site["lat"]))
+    livelihoods = next(p for p in client.get("/api/projects?year=2023").get_json()["projects"]
+                       if p["name"] == "Sinh kế bền vững")
+    assert [(s["at"], s["lon"], s["lat"]) for s in livelihoods["sites"]] == [("point", 106.7231, 16.6345)]

@@ -100,9 +100,12 @@ def _year_file(out: Path, year: int) -> Path:
                    "bands); year: each year classified on its own.")
 @click.option("--breaks", default=None, help="Manual class bounds, increasing, e.g. 10,20,30,40 (five classes).")
 @click.option("--projects/--no-projects", default=True, show_default=True, help="Show project sites.")
+@click.option("--circles/--no-circles", default=None,
+              help="Proportional circles: --no-circles draws a count (population...) as colours; --circles adds "
+                   "a rate's count (poor households...) over its colours. Default: circles for counts only.")
 @with_appcontext
 def export_map_command(indicator, year, years, small_multiples, fmt, out, size, orientation, dpi, lang,
-                       method, k, palette, classes, breaks, projects) -> None:
+                       method, k, palette, classes, breaks, projects, circles) -> None:
     """Export print-quality maps (PNG/PDF/SVG), the same files as the map page's export links."""
     from mapapp.present import export
     from mapapp.present.viewstate import BadRequest, with_changes
@@ -118,7 +121,7 @@ def export_map_command(indicator, year, years, small_multiples, fmt, out, size, 
         raise click.UsageError("--small-multiples needs --years")
     fmt = fmt or (out.suffix.lower().lstrip(".") if out.suffix.lower() in (".png", ".pdf", ".svg") else "png")
     args = {"indicator": indicator, "size": size, "orientation": orientation, "dpi": str(dpi), "lang": lang,
-            "projects": "1" if projects else "0"}
+            "projects": "1" if projects else "0", **({} if circles is None else {"circles": "1" if circles else "0"})}
     args.update({key: str(value) for key, value in (("method", method), ("k", k), ("palette", palette),
                                                     ("classes", classes), ("breaks", breaks))
                  if value is not None})

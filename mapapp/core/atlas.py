@@ -31,6 +31,9 @@ Keys of an atlas file
     (see :mod:`mapapp.packs`).
 ``first_year``, ``last_year``, ``default_year``, ``seed``
     The years of the illustrative indicator and its random seed.
+``archipelagos``
+    True for a map of the whole national territory: the Hoàng Sa and Trường Sa
+    archipelagos (``geodata/archipelagos.json``) are drawn on it and on its exports.
 """
 from __future__ import annotations
 
@@ -74,6 +77,7 @@ class Atlas:
     last_year: int = 2025
     default_year: int = 2024
     seed: int = 161
+    archipelagos: bool = False
 
     def name(self, lang: str) -> str:
         """The area's name in ``lang``."""

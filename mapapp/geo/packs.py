@@ -175,7 +175,6 @@ def build(version_id: str, units: dict, geoms, levels: tuple[Level, ...], key: s
         Checksum of the inputs (source geometry and processing); the cache key.
     cache_dir : Path
     """
-    import shapely
 
     names = names_digest(units["code"], units["name"])
     packs = []

@@ -20,9 +20,9 @@ import sqlalchemy as sa
 
 from mapapp.core.atlas import Atlas
 from mapapp.core.names import nfc
-from mapapp.geo import boundaries, packs
+from mapapp.geo import boundaries, context, packs
 from mapapp.ingest import transaction
-from mapapp.ingest.seed import ILLUSTRATIVE_SOURCE, _SourceCache, _ValueWriter
+from mapapp.ingest.seed import ILLUSTRATIVE_SOURCE, _SourceCache, _ValueWriter, store_context
 from mapapp.store import catalogue, db
 
 log = logging.getLogger(__name__)
@@ -185,7 +185,8 @@ def inputs_checksum(atlas: Atlas, shared_dir: Path, geodata_dir: Path) -> str:
     """One checksum over the atlas, its boundary file and the indicator catalogue."""
     settings = json.dumps(asdict(atlas), sort_keys=True, ensure_ascii=False, default=str)
     return boundaries.checksum(layer_key(atlas, shared_dir), settings, packs.PACK_FORMAT, ILLUSTRATIVE_VERSION,
-                               (Path(geodata_dir) / "indicators.csv").read_bytes())
+                               (Path(geodata_dir) / "indicators.csv").read_bytes(),
+                               context.input_checksum(shared_dir, geodata_dir, atlas))
 
 
 def seed_atlas(engine: sa.Engine, atlas: Atlas, shared_dir: Path, geodata_dir: Path, cache_dir: Path,
@@ -225,6 +226,7 @@ def _seed_atlas(engine, atlas: Atlas, shared_dir: Path, geodata_dir: Path, cache
     key, serialised, built = build_layer(atlas, shared_dir, cache_dir)
     count = len(serialised["units"])
     say(f"layer ready: {count} units, {len(built)} levels of detail ({time.perf_counter() - started:.0f} s)")
+    surroundings = context.load_context(shared_dir, geodata_dir, cache_dir, atlas=atlas)
     spec = boundaries.VersionSpec(atlas.version_id, atlas.valid_from, atlas.valid_to, "file", atlas.boundaries,
                                   atlas.version_label_vi, atlas.version_label_en)
     with engine.begin() as conn:  # one transaction: all or nothing
@@ -241,6 +243,7 @@ def _seed_atlas(engine, atlas: Atlas, shared_dir: Path, geodata_dir: Path, cache
         for lang in ("vi", "en"):
             db.set_meta(conn, f"area_name_{lang}", atlas.name(lang))
         db.set_meta(conn, "atlas_id", atlas.id)
+        store_context(conn, surroundings)
         db.set_meta(conn, "seed_checksum", digest)
         db.bump_generation(conn)
         say(f"wrote {values.written} values; committing")

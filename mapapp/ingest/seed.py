@@ -5,6 +5,7 @@ Running it again with unchanged inputs writes nothing (the inputs' checksum is r
 """
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,7 +13,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from mapapp.core.atlas import Level
-from mapapp.geo import boundaries, packs, units
+from mapapp.geo import boundaries, context, packs, units
 from mapapp.ingest import commune_facts, district_facts, illustrative, projects, transaction
 from mapapp.store import catalogue, db
 
@@ -55,6 +56,10 @@ class Inputs:
     def report_figures(self) -> Path:
         return self.shared_dir / "data" / "report-161-figures.csv"
 
+    @property
+    def context(self) -> Path:
+        return self.shared_dir / context.CONTEXT_FILE
+
     def optional(self) -> list[Path]:
         """Shared files loaded when present (the district summary); the app runs without them."""
         return [self.district_facts, self.report_figures]
@@ -66,9 +71,10 @@ class Inputs:
     def checksum(self) -> str:
         """One checksum over every input file (the seed is skipped when it is unchanged)."""
         files = self.required() + sorted(self.geodata_dir.glob("*.csv"))
-        optional = [p.read_bytes() if p.is_file() else b"-" for p in self.optional()]
+        optional = [p.read_bytes() if p.is_file() else b"-" for p in self.optional() + [self.context]]
         return boundaries.checksum(boundaries.PROCESSING_VERSION, packs.PACK_FORMAT,
-                                   *(p.read_bytes() for p in files), *optional, b"district-facts-1")
+                                   *(p.read_bytes() for p in files), *optional, b"district-facts-1",
+                                   context.input_checksum(self.shared_dir, self.geodata_dir))
 
 
 def seed(engine: sa.Engine, inputs: Inputs, force: bool = False, progress=None) -> list[str]:
@@ -102,6 +108,8 @@ def _seed(engine: sa.Engine, inputs: Inputs, force: bool, say) -> list[str]:
     versions = boundaries.load_versions(inputs.shared_dir, inputs.geodata_dir, inputs.registry, registry,
                                         inputs.cache_dir)
     say(f"writing {len(registry)} units, {len(versions)} boundary versions")
+    surroundings = context.load_context(inputs.shared_dir, inputs.geodata_dir, inputs.cache_dir,
+                                        outline=versions[0][2]["outline"])
     with engine.begin() as conn:  # one transaction: all or nothing
         unit_ids = units.store_registry(conn, registry)
         boundaries.store_versions(conn, versions, unit_ids)
@@ -118,6 +126,7 @@ def _seed(engine: sa.Engine, inputs: Inputs, force: bool, say) -> list[str]:
                                 keep_ids=transaction.imported_project_ids(conn))
         _store_project_counts(values, project_list, registry, unit_ids, sources)
         district_facts.store(conn, _district_rows(inputs))
+        store_context(conn, surroundings)
         notes += [f"projects.csv: {p.name}: commune {n!r} not found" for p in project_list for n in p.unmatched]
         db.set_meta(conn, "seed_checksum", digest)
         db.bump_generation(conn)
@@ -125,6 +134,14 @@ def _seed(engine: sa.Engine, inputs: Inputs, force: bool, say) -> list[str]:
     for note in notes:
         log.info("seed: %s", note)
     return notes
+
+
+def store_context(conn: sa.Connection, surroundings: dict | None) -> None:
+    """Keep the map's surroundings (see :mod:`mapapp.geo.context`) in the store; None removes them."""
+    if surroundings is None:
+        conn.execute(sa.delete(db.meta).where(db.meta.c.key == "context"))
+        return
+    db.set_meta(conn, "context", json.dumps(surroundings, ensure_ascii=False, separators=(",", ":")))
 
 
 #: The district map is small: one level of detail, the stored (already simplified) geometry.

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from mapapp.core.i18n import text
 from mapapp.present import classes as shared_classes
+from mapapp.present import circles as proportional
 from mapapp.present import classify
 from mapapp.present.viewstate import ViewState
 from mapapp.query import aggregate
@@ -46,6 +47,7 @@ def build_view(conn: sa.Connection, state: ViewState) -> dict:
     for record in records:
         record["value_text"] = classify.format_number(record["value"], indicator.decimals, state.lang)
     _annotate(records, [r["value"] for r in records], state)
+    circles = proportional.circles_for(conn, indicator, state, version, records)
     return {
         **_header(conn, indicator, state, version, indicator.unit(state.lang)),
         "title": title(indicator.name(state.lang), state.year, version.unit_count, state.lang, conn)
@@ -58,6 +60,7 @@ def build_view(conn: sa.Connection, state: ViewState) -> dict:
             "note": scale["note"],
         },
         **_provenance(records),
+        "circles": circles,
         "records": records,
     }
 
@@ -281,6 +284,7 @@ def _change_view(conn: sa.Connection, state: ViewState, indicator: Indicator) ->
             else text("note_diverging", state.lang),
         },
         **_provenance(records),
+        "circles": None,  # a change is never drawn as circles
         "records": records,
     }
 

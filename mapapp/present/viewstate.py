@@ -27,6 +27,11 @@ Classes (see :mod:`mapapp.present.classes`):
 ``breaks``
     Manual class bounds, increasing (``breaks=10,20,30,40``: five classes, the last
     one "> 40"); they override ``classes``, ``method`` and ``k``.
+``circles``
+    Proportional circles (area ∝ value): ``circles=0`` draws a count indicator
+    (projects, population, households) as colours instead of its default circles;
+    ``circles=1`` adds the count of a rate's numerator (poor households...) as
+    circles over the rate's colours ("tỷ lệ và số hộ").
 """
 from __future__ import annotations
 
@@ -63,6 +68,7 @@ class ViewState:
     focus: str = ""  # code of the focused commune
     classes: str = "auto"  # auto | shared | year (see the module docstring)
     breaks: tuple[float, ...] = ()  # manual class bounds (empty = computed)
+    circles: bool | None = None  # None = the indicator's default (circles for counts)
 
     @property
     def geography_year(self) -> int:
@@ -87,8 +93,9 @@ class ViewState:
         """The canonical query string of this view (defaults left out)."""
         defaults = ViewState(self.indicator, self.year)
         params = {k: v for k, v in asdict(self).items() if k in ("indicator", "year") or v != getattr(defaults, k)}
-        if "projects" in params:
-            params["projects"] = "1" if self.projects else "0"
+        for key in ("projects", "circles"):
+            if key in params:
+                params[key] = "1" if params[key] else "0"
         for key in ("min", "max"):
             if key in params:
                 params[key] = format_threshold(params[key])
@@ -153,8 +160,9 @@ def parse(args, config, indicator_ids, data_years=None) -> ViewState:
     if classes not in CLASSES:
         raise BadRequest(f"unknown classes {classes!r}; use shared (one scale for all years) or year (each year "
                          f"on its own)")
+    circles = parse_switch("circles", args.get("circles"))
     return ViewState(indicator, year, method, k, palette, lang, projects, units_year, compare, low, high, focus,
-                     classes, parse_breaks(args.get("breaks")))
+                     classes, parse_breaks(args.get("breaks")), circles)
 
 
 def parse_breaks(text) -> tuple[float, ...]:
@@ -204,6 +212,24 @@ def default_year(indicator: str, config, data_years=None) -> int:
     """
     years = [y for y in (data_years or {}).get(indicator, ()) if config["FIRST_YEAR"] <= y <= config["LAST_YEAR"]]
     return max(years) if years else config["DEFAULT_YEAR"]
+
+
+def parse_switch(name: str, text) -> bool | None:
+    """An optional on/off parameter: ``1``/``true``/``on`` → True, ``0``/``false``/``off`` → False, absent → None.
+
+    Raises
+    ------
+    BadRequest
+        For any other value.
+    """
+    if text is None or not str(text).strip():
+        return None
+    word = str(text).strip().lower()
+    if word in ("1", "true", "on"):
+        return True
+    if word in ("0", "false", "off"):
+        return False
+    raise BadRequest(f"{name}={text!r}: use {name}=1 (on) or {name}=0 (off)")
 
 
 def parse_year(text, config, default=None) -> int:

@@ -85,7 +85,8 @@ def prewarm(app, delay_s: float = 2.0) -> threading.Thread:
     For a map of thousands of units a year's answer takes about a second to build;
     built once per process (and again after each data change), a year change then
     answers from the cache. Runs the real request path in-process, after ``delay_s``
-    so the first visitor's page does not wait for it.
+    so the first visitor's page does not wait for it. Then the versions' inner points
+    (:func:`mapapp.query.anchors.anchors`), so that the first circles do not wait either.
     """
     import time
 
@@ -98,6 +99,15 @@ def prewarm(app, delay_s: float = 2.0) -> threading.Thread:
         client = app.test_client()
         for path in paths:
             client.get(path)
+        # The inner points anchoring circles and project sites (seconds for a country), once.
+        from mapapp.query.anchors import anchors
+        from mapapp.query.read import versions
+        from mapapp.store.db import connection
+
+        with app.app_context():
+            conn = connection()
+            for version in versions(conn):
+                anchors(conn, version.id, version.checksum)
 
     thread = threading.Thread(target=run, name="mapapp-prewarm", daemon=True)
     thread.start()

@@ -232,9 +232,12 @@ def projects_for_year(conn: sa.Connection, year: int) -> list[dict]:
     """Projects active in ``year``, each with the units (valid that year) it works in.
 
     Units named by a project are followed along successor links to the unit valid
-    on 31 December of ``year``; the marker position is that unit's label point.
+    on 31 December of ``year``. A project drawn at imported coordinates (``project_points``)
+    has one site per point (``"at": "point"``); otherwise each of its units is a site at the
+    unit's inner point (``"at": "commune"``).
     """
     from mapapp.geo.units import successor_on
+    from mapapp.query.anchors import anchors, project_points
 
     p, pu, s = db.projects.c, db.project_units.c, db.sources.c
     rows = conn.execute(
@@ -248,6 +251,8 @@ def projects_for_year(conn: sa.Connection, year: int) -> list[dict]:
         return []
     version = version_for_year(conn, year)
     positions = {u["id"]: u for u in version_units(conn, version.id)}
+    inner = anchors(conn, version.id, version.checksum)
+    points = project_points(conn)
     units = registry(conn)
     unit_by_id = dict(units)
     id_by_key = {u.key: uid for uid, u in units}
@@ -262,8 +267,14 @@ def projects_for_year(conn: sa.Connection, year: int) -> list[dict]:
             current = successor_on(plain_units, unit_by_id[link.unit_id], year_end(year))
             where = positions.get(id_by_key.get(current.key)) if current else None
             if where:
+                lon, lat = inner.get((where["code"], where["valid_from"] or ""),
+                                     (where["label_lon"], where["label_lat"]))
                 sites.append({"code": where["code"], "name": where["name"], "villages": link.villages,
-                              "lon": where["label_lon"], "lat": where["label_lat"]})
+                              "lon": lon, "lat": lat, "at": "commune"})
+        if points.get(row.id):
+            names = ", ".join(s["name"] for s in sites)
+            sites = [{"code": "", "name": p["label"] or names, "villages": "", "lon": p["lon"], "lat": p["lat"],
+                      "at": "point"} for p in points[row.id]]
         out.append({**{k: row._mapping[k] for k in ("id", "name", "donor", "sector", "communes_text",
                                                      "years_text", "budget", "source", "source_url")},
                     "sites": sites})

@@ -190,7 +190,7 @@ import_boundary_snapshots = sa.Table(
 )
 
 # Coordinates given for imported projects (no foreign key: the seed replaces the project
-# table wholesale). Not yet used by the map, which places projects at commune label points.
+# table wholesale). The map draws a project at its points when it has any, else at its communes.
 project_points = sa.Table(
     "project_points", metadata,
     sa.Column("id", sa.Integer, primary_key=True),

@@ -14,6 +14,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from mapapp.present.choropleth import build_view, columns
 from mapapp.present.viewstate import BadRequest, parse, parse_year
 from mapapp.query import read as query
+from mapapp.query.anchors import context_json
 from mapapp.query.answers import cached
 from mapapp.store.db import connection
 from mapapp.web.transport import accepts_gzip
@@ -76,6 +77,23 @@ def _requested_version(conn) -> query.Version:
     if "version" in request.args:
         return query.version_by_id(conn, request.args["version"])
     return query.version_for_year(conn, parse_year(request.args.get("year"), current_app.config))
+
+
+@bp.get("/context")
+def context():
+    """The map's surroundings (neighbouring districts and provinces, the national border, towns,
+    the archipelagos of a national map), drawn muted under the units; see :mod:`mapapp.geo.context`.
+
+    ``{"districts": [], "provinces": [], ...}`` when none are stored. The ETag is the
+    context's checksum: it changes only when the seed derives new surroundings.
+    """
+    found = context_json(connection())
+    if found is None:
+        empty = {"districts": [], "provinces": [], "border": None, "laos_label": None, "towns": [],
+                 "archipelagos": [], "source": ""}
+        return _cached_json(json.dumps(empty), "none", 3600)
+    digest, body = found
+    return _cached_json(body, digest or hashlib.sha256(body.encode()).hexdigest()[:32], 86400)
 
 
 @bp.get("/geometry")

@@ -15,6 +15,8 @@ from mapapp.present.export.layout import _Frame, _line_mm, _Measure
 from mapapp.present.export.page import Page
 from mapapp.present.export.png import png_bytes
 from mapapp.present.export.sheet import Sheet, export_date, filename_for
+from mapapp.present.export.proportional import CircleDrawing
+from mapapp.present.export.surroundings import SurroundingsDrawing, archipelago_bounds
 from mapapp.present.export.style import _RC, _RENDER_LOCK, FONT_FAMILY, FORMATS, GREY, INK, MAP_CRS, _s
 
 
@@ -31,7 +33,7 @@ class Rendered:
     size_px: tuple[int, int] | None = None
 
 
-class _Composer(MapDrawing, SheetFurniture):
+class _Composer(MapDrawing, SurroundingsDrawing, CircleDrawing, SheetFurniture):
     """Lays out and draws one sheet on a full-page axes whose data units are millimetres."""
 
     def __init__(self, sheet: Sheet, page: Page, labels: bool, today: dt.date):
@@ -98,6 +100,10 @@ class _Composer(MapDrawing, SheetFurniture):
         ymin = min(p.geometry.bounds[1] for p in sheet.panels)
         xmax = max(p.geometry.bounds[2] for p in sheet.panels)
         ymax = max(p.geometry.bounds[3] for p in sheet.panels)
+        islands = archipelago_bounds(sheet.context)
+        if islands:  # a map of the national territory shows Hoàng Sa and Trường Sa inside its frame
+            xmin, ymin = min(xmin, islands[0]), min(ymin, islands[1])
+            xmax, ymax = max(xmax, islands[2]), max(ymax, islands[3])
         pad = 0.04 * max(xmax - xmin, ymax - ymin)
         ext = (xmin - pad, ymin - pad, xmax + pad, ymax + pad)
         ew, eh = ext[2] - ext[0], ext[3] - ext[1]

@@ -6,6 +6,7 @@ import math
 import shapely
 
 from mapapp.present import classify
+from mapapp.present.circles import COUNT_FILL
 from mapapp.present.export import style
 from mapapp.present.export.geometry import project
 from mapapp.present.export.layout import _Frame, _line_mm, _offsets, _overlap, _short_name
@@ -50,10 +51,13 @@ class MapDrawing:
             edge_per_m = EDGE_WIDTH_PT * s * frame.k / EDGE_FULL_MM  # edge width (pt) per metre of unit size
             drawn = []  # (unit, colour or None for no data, edge width)
             units = geometry.units
+            circles = frame.panel.view.get("circles")
+            neutral = bool(circles) and circles["mode"] == "count"  # counts: the circles carry the values
             for record in frame.panel.view["records"]:
                 unit = units.get((record["code"], record["valid_from"] or ""))
                 if unit is not None:
-                    drawn.append((unit, None if record["class"] is None else record["color"],
+                    color = COUNT_FILL if neutral else record["color"]
+                    drawn.append((unit, None if record["class"] is None else color,
                                   min(EDGE_WIDTH_PT * s, math.sqrt(unit.area) * edge_per_m)))
             if len(drawn) > style.GROUP_MIN_UNITS:  # read at draw time (a test draws a province as the country)
                 drawn = geometry.grouped(drawn, EDGE_WIDTH_PT * s / 16)
@@ -79,12 +83,15 @@ class MapDrawing:
             # add_artist, not add_patch: add_patch walks every segment of the outline to update data limits.
             self.ax.add_artist(PathPatch(outline_path, facecolor="none", edgecolor=OUTLINE_COLOR,
                                          linewidth=outline, joinstyle="round", transform=to_mm, zorder=3))
-            self.ax.add_patch(Rectangle((frame.x, frame.y), frame.w, frame.h, facecolor="none",
-                                        edgecolor="#b0b0b0", linewidth=0.5 * s, zorder=1))
+            box = Rectangle((frame.x, frame.y), frame.w, frame.h, facecolor="none",
+                            edgecolor="#b0b0b0", linewidth=0.5 * s, zorder=1)
+            self.ax.add_patch(box)
             if self.sheet.multiples:
                 caption = _s("caption", self.lang, year=frame.panel.year, n=frame.panel.view["version"]["unit_count"])
                 self.text(frame.x, frame.y + frame.h + 1.5 * s, caption, 9 * s, bold=True)
             self.obstacles = []
+            self.draw_surroundings(frame, to_mm, box)
+            self.draw_circles(frame)
             self.draw_sites(frame)
             if self.labels and len(frame.panel.view["records"]) <= style.LABEL_MAX_UNITS:
                 self.draw_labels(frame)

@@ -43,11 +43,15 @@ class SheetFurniture:
         head = f"{sheet.panels[0].view['indicator']['name']} ({sheet.unit})"
         y = self.lines(legend_x, top, self.m.wrap(head, 9 * s, legend_w, bold=True), 9 * s, bold=True)
         y -= 1.0 * s
+        circles = sheet.panels[0].view.get("circles")
+        neutral = bool(circles) and circles["mode"] == "count"  # the colours carry nothing: no classes
         count_label = _s("count_multi" if sheet.multiples else "count", lang)
         self.text(legend_x + legend_w, y - _line_mm(6.5 * s) * 0.75, count_label, 6.5 * s, color=GREY, ha="right")
         y -= _line_mm(6.5 * s) + 0.5 * s
         sw, sh, row = 9 * s, 5 * s, 6.6 * s
-        rows = [(c, label, n, False) for c, label, n in sheet.legend]
+        if neutral:
+            y = self.draw_circle_legend(legend_x, y, legend_w)
+        rows = [] if neutral else [(c, label, n, False) for c, label, n in sheet.legend]
         rows.append((classify.NO_DATA_COLOR, sheet.no_data[0], sheet.no_data[1], True))
         for color, label, count, hatched in rows:
             y -= row
@@ -61,8 +65,11 @@ class SheetFurniture:
             self._site_marker(legend_x + sw / 2, y + sh / 2, 1.5 * s, 1)
             label = _s("sites_multi" if sheet.multiples else "sites", lang, n=sheet.project_count)
             self.text(legend_x + sw + 2.5 * s, y + sh / 2, label, 8 * s, va="center_baseline")
+        if circles and not neutral:
+            y = self.draw_circle_legend(legend_x, y - 2 * s, legend_w)
         y -= 2.5 * s
-        y = self.lines(legend_x, y, self.m.wrap(sheet.classes_note, 6.5 * s, legend_w), 6.5 * s, color=GREY)
+        if not neutral:
+            y = self.lines(legend_x, y, self.m.wrap(sheet.classes_note, 6.5 * s, legend_w), 6.5 * s, color=GREY)
         # Notes, anchored at the bottom of the panel (right) or beside the legend (bottom)
         size = 6.3 * s
         notes = []

@@ -43,6 +43,7 @@ class Sheet:
     illustrative: bool
     project_count: int
     multiples: bool
+    context: str | None = None  # the stored surroundings (JSON text, see mapapp.geo.context)
 
 
 def _years_text(years: Iterable[int]) -> str:
@@ -114,7 +115,7 @@ def prepare(conn, state: ViewState, years: Iterable[int] | None = None) -> Sheet
         classes_note=classes_note, sources=[{"title": t, "url": u} for t, u in sources],
         boundaries_note=_boundaries_note(panels, lang),
         illustrative=any(p.view["illustrative"] for p in panels),
-        project_count=project_ids, multiples=multiples,
+        project_count=project_ids, multiples=multiples, context=_context_text(conn),
     )
 
 
@@ -163,6 +164,13 @@ def _sheet_classes(panels: list[MapPanel], state: ViewState) -> tuple[dict, dict
     years = years_text([p.year for p in panels])
     note = text("note_diverging", lang) if first["change"] else text("note_pair", lang).format(years=years)
     return cls, {**first["legend"], "labels": labels, "note": note}
+
+
+def _context_text(conn) -> str | None:
+    from mapapp.query.anchors import context_json
+
+    found = context_json(conn)
+    return found[1] if found else None
 
 
 def _boundaries_note(panels: list[MapPanel], lang: str) -> str:

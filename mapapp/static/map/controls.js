@@ -73,7 +73,11 @@ function onChange(id, event, apply) {
 export function bindControls() {
   const state = app.state;
   document.getElementById("controls").addEventListener("submit", function (e) { e.preventDefault(); });
-  onChange("indicator", "change", onIndicator);
+  onChange("indicator", "change", function (el) { onIndicator(el); app.state.circles = null; });
+  onChange("circles", "change", function (el) {  // counts: circles by default; rates: circles on request
+    const count = app.config.indicators[state.indicator].kind === "count";
+    state.circles = count ? (el.checked ? null : false) : (el.checked ? true : null);
+  });
   onChange("year", "input", function (el) { state.year = Number(el.value); });
   onChange("method", "change", function (el) { state.method = el.value; });
   onChange("k", "change", function (el) { state.k = Number(el.value); });

@@ -1,5 +1,6 @@
 /* The legend: a Leaflet control at the bottom right, rewritten for each values payload. */
 import { escapeHtml } from "../html.js";
+import { circleLegendHtml } from "./circles.js";
 import { app } from "./state.js";
 
 let legendControl = null;
@@ -18,8 +19,11 @@ export function renderLegend(values) {
   const t = app.t, cls = values.classification;
   const period = values.change ? values.compare + " → " + values.year : values.year;
   let html = "<h3>" + escapeHtml(values.change ? t.change + ": " + values.indicator.name : values.indicator.name) +
-    "</h3><p class=\"legend-unit\">" + escapeHtml(values.indicator.unit) + " · " + escapeHtml(period) + "</p><ul>";
-  values.legend.labels.forEach(function (label, i) {
+    "</h3><p class=\"legend-unit\">" + escapeHtml(values.indicator.unit) + " · " + escapeHtml(period) + "</p>";
+  const countCircles = values.circles && values.circles.mode === "count";
+  if (countCircles) html += circleLegendHtml(values.circles);  // the colours are neutral: no classes
+  html += "<ul>";
+  if (!countCircles) values.legend.labels.forEach(function (label, i) {
     html += '<li><span class="swatch" style="background:' + escapeHtml(cls.colors[i]) + '"></span>' +
       escapeHtml(label) + ' <span class="count">(' + cls.counts[i] + ")</span></li>";
   });
@@ -28,6 +32,7 @@ export function renderLegend(values) {
   if (values.legend.note) {
     html += '<p class="legend-note">' + escapeHtml(values.legend.note) + "</p>";
   }
+  if (values.circles && !countCircles) html += circleLegendHtml(values.circles);
   if (values.threshold && values.threshold.active) {
     html += '<p class="legend-threshold"><span class="swatch swatch-highlight"></span>' +
       escapeHtml(values.indicator.name) + " " + escapeHtml(values.year) + " " + escapeHtml(values.threshold.text) + "</p>";

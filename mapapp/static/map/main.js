@@ -8,7 +8,7 @@
  * Modules, by concern: state.js (shared state, query string), data.js (geometry and
  * values), units_layer.js and unit_view.js (the units, their styles and popups),
  * unit_focus.js (fitting and focusing), legend.js, ranking_panel.js, focus.js,
- * projects.js, links.js, update.js (one view change), controls.js; ../packs.js,
+ * projects.js, context.js (the surroundings), links.js, update.js (one view change), controls.js; ../packs.js,
  * ../canvas_units.js and ../html.js are shared with the side-by-side page.
  *
  * Hand-over from folium: this module is loaded by a <script type="module"> in the page
@@ -23,12 +23,13 @@
  * load (a 304 when unchanged), so a changed file is always refetched. Long-lived caching
  * of the modules would need versioned import URLs (or a bundle) first.
  */
+import { loadContext } from "./context.js";
 import { bindControls } from "./controls.js";
 import { geometryRequests } from "./data.js";
 import { setFocus } from "./focus.js";
 import { addLegend } from "./legend.js";
 import { addProjectLayer } from "./projects.js";
-import { app, init } from "./state.js";
+import { app, init, showError } from "./state.js";
 import { codeAt, unitBox } from "./unit_focus.js";
 import { onSelect, showLevelForZoom } from "./units_layer.js";
 import { update } from "./update.js";
@@ -45,7 +46,8 @@ function start(map) {
   // For tests, benchmarks and scripts.
   window.mapapp = { state: app.state, update: update, map: map, geometryRequests: geometryRequests,
                     codeAt: codeAt, unitBox: unitBox };
-  update();
+  // The surroundings follow the first paint: they never delay it.
+  update().then(function () { return loadContext(map); }).catch(showError);
 }
 
 if (window.mapappLeafletMap) {

@@ -30,6 +30,7 @@ export function queryString() {
   if (state.min !== null && state.min !== undefined) params.set("min", state.min);
   if (state.max !== null && state.max !== undefined) params.set("max", state.max);
   if (state.focus) params.set("focus", state.focus);
+  if (state.circles === true || state.circles === false) params.set("circles", state.circles ? "1" : "0");
   return params.toString();
 }
 

@@ -12,6 +12,8 @@ export function recordFor(props) {  // the painted record of a unit, with its pa
     record || {}, { parent: props.parent });
 }
 
+function countCircles(current) { return !!(current && current.circles && current.circles.mode === "count"); }
+
 export function styleFor(record) {
   const current = app.current, state = app.state;
   const noData = !record || record["class"] === null;
@@ -21,7 +23,8 @@ export function styleFor(record) {
     color: noData ? "#7a7a7a" : "#ffffff",
     weight: noData ? 1 : 1.2,
     dashArray: noData ? "3 3" : null,
-    fillColor: record ? record.color : "#d9d9d9",
+    // Counts drawn as circles: the units are neutral, the circles carry the values.
+    fillColor: record ? (!noData && countCircles(current) ? current.circles.count_fill : record.color) : "#d9d9d9",
     fillOpacity: noData ? 0.55 : 0.85
   };
   if (filtering && record && record.highlight) {

@@ -5,6 +5,7 @@
  * ranking panel follow the map.
  */
 import { fetchProjects, fetchValues, geometry } from "./data.js";
+import { paintCircles } from "./circles.js";
 import { renderLegend } from "./legend.js";
 import { updateLinks } from "./links.js";
 import { paintProjects } from "./projects.js";
@@ -22,7 +23,9 @@ function paint(values) {
   values.records.forEach(function (r) { byKey[r.code + "@" + r.valid_from] = r; });
   values.byKey = byKey;
   units.paintUnits(values);
+  paintCircles(values);
   renderLegend(values);
+  syncCirclesControl(values);
   document.getElementById("map-title").textContent = values.title;
   document.title = values.title + " — " + t.app_title;
   const banner = document.getElementById("illustrative-banner");
@@ -37,6 +40,16 @@ function paint(values) {
   const painted = values.indicator.id + ":" + values.year;
   // Say "painted" once the units are on screen (a canvas draws on the next frame).
   units.whenDrawn(function () { if (app.current === values) document.body.setAttribute("data-painted", painted); });
+}
+
+function syncCirclesControl(values) {  // the switch says what it does for this indicator
+  const box = document.getElementById("circles");
+  if (!box) return;
+  const kind = values.indicator.kind, t = app.t;
+  const offered = !values.change && (kind === "count" || (kind === "rate" && values.records.some(function (r) { return r.numerator !== null && r.numerator !== undefined; })));
+  box.closest("label").style.display = offered ? "" : "none";  // the label's flex display beats [hidden]
+  box.checked = !!values.circles;
+  document.getElementById("circles-label").textContent = kind === "count" ? t.circles_count : t.circles_layer;
 }
 
 export function update() {  // app.state changed: redraw; returns a promise of the map drawn

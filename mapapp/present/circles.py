@@ -1,0 +1,144 @@
+"""Proportional circles: counts drawn as circles whose area is proportional to the value.
+
+A choropleth of a count misleads (a big commune looks worse because it is big), so a
+count indicator (projects, population, households) is drawn as circles by default; a
+rate with numerators (poor households...) can add its count as circles over its colours
+("tỷ lệ và số hộ"). The web map and every export use :func:`circles_for` and
+:func:`radius`: one scale, one legend.
+
+The circle of the largest value of the view has ``MAX_RADIUS_PX`` (web) or
+``MAX_RADIUS_MM`` (print); any other is ``max_radius × √(value / max)``, so areas are
+proportional to the values. Circles sit at each unit's inner point (:mod:`mapapp.query.anchors`).
+"""
+from __future__ import annotations
+
+import math
+
+import sqlalchemy as sa
+
+from mapapp.core.i18n import text
+from mapapp.present import classify
+from mapapp.query.anchors import anchors
+from mapapp.store.catalogue import Indicator
+
+MAX_RADIUS_PX = 28.0
+MAX_RADIUS_MM = 7.0
+FULL_SIZE_UNITS = 300  # up to this many units the largest circle has the full radius
+MIN_SHARE = 0.22  # ... and never less than this share of it (a country's 11,163 communes)
+COUNT_FILL = "#efeee8"  # the units under count circles: neutral, the circles carry the value
+CIRCLE_COLOR = "#1f3b57"
+
+
+def mode_for(indicator: Indicator, circles: bool | None, compare: int | None, records: list[dict]) -> str | None:
+    """``"count"`` (a count as circles), ``"numerator"`` (a rate's count over its colours) or None.
+
+    Parameters
+    ----------
+    indicator : the view's indicator
+    circles : the view state's switch (None: the indicator's default, circles for counts)
+    compare : the base year of a change view (changes are never circles)
+    records : the view's records (a rate offers circles only when they carry numerators)
+    """
+    if compare is not None:
+        return None
+    if indicator.kind == "count":
+        return None if circles is False else "count"
+    if indicator.kind == "rate" and circles and any(r.get("numerator") is not None for r in records):
+        return "numerator"
+    return None
+
+
+def offered(indicator: Indicator) -> bool:
+    """True when the view can switch circles on or off for this indicator (counts, rates)."""
+    return indicator.kind in ("count", "rate")
+
+
+def size_share(unit_count: int) -> float:
+    """The largest circle's radius as a share of the full one: smaller as units get denser
+    (∝ 1/√n above ``FULL_SIZE_UNITS``), so a province or a country is not one blot of circles."""
+    if unit_count <= FULL_SIZE_UNITS:
+        return 1.0
+    return max(MIN_SHARE, math.sqrt(FULL_SIZE_UNITS / unit_count))
+
+
+def radius(value, max_value: float, max_radius: float) -> float:
+    """The radius of ``value``'s circle: ``max_radius × √(value / max_value)`` (0 for none or ≤ 0)."""
+    if value is None or value <= 0 or not max_value:
+        return 0.0
+    return max_radius * math.sqrt(value / max_value)
+
+
+def reference_values(max_value: float) -> list[float]:
+    """Two or three round values for the circle legend, largest first (≤ ``max_value``)."""
+    if not max_value or max_value <= 0:
+        return []
+    out = []
+    for share in (1.0, 0.25, 0.05):
+        nice = _nice_below(max_value * share)
+        if nice > 0 and nice not in out and (not out or nice < out[-1] * 0.6):
+            out.append(nice)
+    return out
+
+
+def _nice_below(value: float) -> float:
+    """The largest of 1, 2, 2.5, 5 × 10^k not above ``value``."""
+    if value < 1:
+        return 0.0
+    power = 10 ** math.floor(math.log10(value))
+    for step in (5, 2.5, 2, 1):
+        if step * power <= value:
+            return float(step * power)
+    return float(power)
+
+
+def circles_for(conn: sa.Connection, indicator: Indicator, state, version, records: list[dict]) -> dict | None:
+    """The circles of a view: mode, the field drawn, the scale and the legend; records get ``anchor``.
+
+    Parameters
+    ----------
+    conn, indicator, state : the store, the view's indicator and view state
+    version : the boundary version the records are on (its inner points anchor the circles)
+    records : the view's records; each gets ``anchor`` ([lon, lat] or None) and ``circle`` (the value drawn)
+
+    Returns
+    -------
+    dict or None (no circles): ``mode``, ``field``, ``max_value``, ``max_radius_px``,
+    ``title``, ``legend`` (``value``, ``text``).
+    """
+    mode = mode_for(indicator, state.circles, state.compare, records)
+    if mode is None:
+        return None
+    field = "value" if mode == "count" else "numerator"
+    points = anchors(conn, version.id, version.checksum)
+    drawn = []
+    for record in records:
+        point = points.get((record["code"], record["valid_from"] or ""))
+        record["anchor"] = list(point) if point else None
+        record["circle"] = record.get(field)
+        if record["circle"] is not None and record["circle"] > 0 and point:
+            drawn.append(record["circle"])
+    max_value = max(drawn) if drawn else 0.0
+    decimals = indicator.decimals if mode == "count" else 0
+    return {
+        "mode": mode, "field": field, "max_value": max_value,
+        "max_radius_px": round(MAX_RADIUS_PX * size_share(len(records)), 2), "size_share": size_share(len(records)),
+        "color": CIRCLE_COLOR, "count_fill": COUNT_FILL,
+        "title": circle_title(indicator, mode, state.lang),
+        "legend": [{"value": v, "text": classify.format_number(v, decimals, state.lang)}
+                   for v in reference_values(max_value)],
+        "note": text("circles_legend", state.lang),
+    }
+
+
+def circle_title(indicator: Indicator, mode: str, lang: str) -> str:
+    """What the circles count: the indicator itself, or its numerator (``Số hộ nghèo``)."""
+    if mode == "count":
+        return f"{indicator.name(lang)} ({indicator.unit(lang)})"
+    key = f"numerator.{indicator.id}"
+    return text(key, lang) if key in _numerator_keys() else text("numerator", lang)
+
+
+def _numerator_keys() -> set[str]:
+    from mapapp.core.i18n import STRINGS
+
+    return {k for k in STRINGS if k.startswith("numerator.")}

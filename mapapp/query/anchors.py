@@ -1,0 +1,77 @@
+"""Anchors: where a unit's circle or project marker goes — its inner point, and the map's surroundings.
+
+Inner points (:func:`mapapp.geo.inner_points.inner_point`, the pole of inaccessibility)
+are computed from a version's stored geometry once per boundary checksum and kept for
+the life of the process: a checksum names one geometry forever, so they never go stale.
+"""
+from __future__ import annotations
+
+import json
+import threading
+
+import sqlalchemy as sa
+
+from mapapp.store import db
+
+_ANCHORS: dict[str, dict] = {}
+_LOCK = threading.Lock()
+_MAX_VERSIONS = 16
+
+
+def anchors(conn: sa.Connection, version_id: str, checksum: str) -> dict[tuple[str, str], tuple[float, float]]:
+    """``{(code, valid_from): (lon, lat)}``: the inner point of every unit of a boundary version.
+
+    Parameters
+    ----------
+    conn : a store connection
+    version_id, checksum : the boundary version and its checksum (the cache key)
+    """
+    found = _ANCHORS.get(checksum)
+    if found is not None:
+        return found
+    with _LOCK:
+        if checksum not in _ANCHORS:
+            if len(_ANCHORS) >= _MAX_VERSIONS:
+                _ANCHORS.pop(next(iter(_ANCHORS)))
+            _ANCHORS[checksum] = _compute(conn, version_id)
+        return _ANCHORS[checksum]
+
+
+def _compute(conn: sa.Connection, version_id: str) -> dict:
+    import shapely.geometry
+
+    from mapapp.geo.inner_points import inner_point
+
+    text = conn.execute(sa.select(db.boundary_versions.c.units_geojson)
+                        .where(db.boundary_versions.c.id == version_id)).scalar()
+    out = {}
+    collection = json.loads(text) if text else {"features": []}
+    for feature in collection["features"]:
+        props = feature["properties"]
+        point = inner_point(shapely.geometry.shape(feature["geometry"])) if feature.get("geometry") else None
+        if point is not None:
+            out[(props["code"], props.get("valid_from") or "")] = point
+    return out
+
+
+def context(conn: sa.Connection) -> dict | None:
+    """The map's surroundings as stored by the seed (see :mod:`mapapp.geo.context`), or None."""
+    text = db.get_meta(conn, "context")
+    return json.loads(text) if text else None
+
+
+def context_json(conn: sa.Connection) -> tuple[str, str] | None:
+    """``(checksum, JSON text)`` of the stored surroundings, as served; None when there are none."""
+    text = db.get_meta(conn, "context")
+    if not text:
+        return None
+    return json.loads(text).get("checksum", ""), text
+
+
+def project_points(conn: sa.Connection) -> dict[int, list[dict]]:
+    """Imported coordinates of projects: ``{project_id: [{lon, lat, label}, ...]}``."""
+    pp = db.project_points.c
+    out: dict[int, list[dict]] = {}
+    for row in conn.execute(sa.select(pp.project_id, pp.lon, pp.lat, pp.label).order_by(pp.id)):
+        out.setdefault(row.project_id, []).append({"lon": row.lon, "lat": row.lat, "label": row.label})
+    return out
