@@ -16,6 +16,9 @@ Planner parameters (all optional):
     and applied to the ranking and its downloads.
 ``focus``
     Code of the commune focused on the map (and in the ranking beside it).
+``labels`` / ``label_values``
+    Commune names on the web map (``labels=0`` hides them) and the value under each
+    name (``label_values=1``); page-only, like ``projects`` and ``focus``.
 """
 from __future__ import annotations
 
@@ -47,6 +50,8 @@ class ViewState:
     min: float | None = None  # threshold: value >= min
     max: float | None = None  # threshold: value <= max
     focus: str = ""  # code of the focused commune
+    labels: bool = True  # commune names on the web map
+    label_values: bool = False  # the value under each name
 
     @property
     def geography_year(self) -> int:
@@ -71,8 +76,9 @@ class ViewState:
         """The canonical query string of this view (defaults left out)."""
         defaults = ViewState(self.indicator, self.year)
         params = {k: v for k, v in asdict(self).items() if k in ("indicator", "year") or v != getattr(defaults, k)}
-        if "projects" in params:
-            params["projects"] = "1" if self.projects else "0"
+        for key in ("projects", "labels", "label_values"):
+            if key in params:
+                params[key] = "1" if params[key] else "0"
         for key in ("min", "max"):
             if key in params:
                 params[key] = format_threshold(params[key])
@@ -128,7 +134,15 @@ def parse(args, config, indicator_ids) -> ViewState:
     units_year = parse_units_year(args.get("units_year"), config, max(year, compare or year))
     low, high = parse_threshold(args)
     focus = str(args.get("focus", "")).strip()[:16]
-    return ViewState(indicator, year, method, k, palette, lang, projects, units_year, compare, low, high, focus)
+    return ViewState(indicator, year, method, k, palette, lang, projects, units_year, compare, low, high, focus,
+                     labels=_parse_flag(args.get("labels"), True),
+                     label_values=_parse_flag(args.get("label_values"), False))
+
+
+def _parse_flag(text, default: bool) -> bool:
+    """An on/off parameter: ``1/true/on`` or ``0/false/off``; anything else (or absent) is the default."""
+    word = str(text or "").strip().lower()
+    return True if word in ("1", "true", "on") else False if word in ("0", "false", "off") else default
 
 
 def parse_year(text, config, default=None) -> int:

@@ -59,7 +59,7 @@ def index():
     config = page_config(conn, catalogue, state)
     parts = _map_parts()
     version = config["versions"][str(state.geography_year)]
-    values_query = with_changes(state, projects=True, focus="").query_string()
+    values_query = with_changes(state, projects=True, focus="", labels=True, label_values=False).query_string()
     preload = [f"{config['api']}/geometry?version={quote(version['id'])}&level=0&v={version['levels'][0]['checksum']}",
                f"{config['api']}/values?{values_query}&format=columns"]
     summary = district.summary(conn, lang)
@@ -86,7 +86,7 @@ def _json_block(data) -> str:
 
 def _nav(state: ViewState) -> dict:
     """Links between the planner pages, keeping the view (indicator, year, language...)."""
-    plain = with_changes(state, focus="")
+    plain = with_changes(state, focus="", labels=True, label_values=False)
     lang = {"lang": "en"} if state.lang == "en" else {}
     compare_year = state.compare if state.compare is not None else _default_other_year(state.year)
     side = with_changes(plain, compare=None, year=min(state.year, compare_year))

@@ -182,6 +182,13 @@ export function openUnitPopup(code, latlng) {  // a drawn unit's popup, the unit
   unit.openPopup(latlng);
 }
 
+export function unitContains(code, point) {  // whether a layer point is inside a drawn unit
+  const unit = layerByCode[code];
+  if (unit === undefined) return false;
+  if (canvasUnits) return canvasUnits.indexAt(point) === unit;
+  return Boolean(unit._containsPoint && unit._containsPoint(point));
+}
+
 export function codeAtLayerPoint(point) {  // the code of the unit under a layer point, or null
   if (canvasUnits) {
     const i = canvasUnits.indexAt(point);

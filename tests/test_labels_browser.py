@@ -1,0 +1,47 @@
+"""Names on the web map and finding a commune, in a real Chromium (offline, console clean)."""
+from __future__ import annotations
+
+import pytest
+from browser_helpers import CHROMIUM, MapSession, chromium_browser  # noqa: F401 (fixture)
+from conftest import needs_shared
+
+pytestmark = [
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="no system Chromium at /usr/bin/chromium (never downloaded)"),
+    needs_shared,
+]
+
+LABEL_BOXES_JS = """() => Array.from(document.querySelectorAll('.mapapp-label'))
+  .filter(e => getComputedStyle(e).display !== 'none' && getComputedStyle(e).visibility !== 'hidden')
+  .map(e => { const r = e.getBoundingClientRect();
+              return {code: e.dataset.code, text: e.textContent, l: r.left, t: r.top, r: r.right, b: r.bottom}; })"""
+
+
+def overlapping(boxes):
+    return [(a["text"], b["text"]) for n, a in enumerate(boxes) for b in boxes[n + 1:]
+            if a["l"] < b["r"] and b["l"] < a["r"] and a["t"] < b["b"] and b["t"] < a["b"]]
+
+
+@pytest.fixture()
+def session(chromium_browser, live_server):
+    s = MapSession(chromium_browser, live_server.url)
+    yield s
+    s.close()
+
+
+def wait_labels(page):
+    page.wait_for_function("() => document.body.dataset.labels !== undefined && document.body.dataset.labels !== '0'")
+    return page.evaluate(LABEL_BOXES_JS)
+
+
+def test_21_names_at_district_zoom_none_overlapping(session):
+    page = session.open("?indicator=poverty_rate&year=2021", painted="poverty_rate:2021")
+    boxes = wait_labels(page)
+    page.screenshot(path="/tmp/labels-desktop.png")
+    assert len(boxes) == 21, sorted(b["text"] for b in boxes)
+    assert "TT. Khe Sanh" in {b["text"] for b in boxes}
+    assert overlapping(boxes) == []
+    legend = page.locator(".mapapp-legend").bounding_box()
+    for b in boxes:  # never under the legend
+        assert not (b["l"] < legend["x"] + legend["width"] and legend["x"] < b["r"]
+                    and b["t"] < legend["y"] + legend["height"] and legend["y"] < b["b"]), b["text"]
+    session.assert_clean()
