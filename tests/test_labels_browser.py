@@ -45,3 +45,41 @@ def test_21_names_at_district_zoom_none_overlapping(session):
         assert not (b["l"] < legend["x"] + legend["width"] and legend["x"] < b["r"]
                     and b["t"] < legend["y"] + legend["height"] and legend["y"] < b["b"]), b["text"]
     session.assert_clean()
+
+
+@pytest.mark.parametrize("typed, code", [("huong lap", "19435"), ("Hướng Lập", "19435"), ("xa huong lap", "19435"),
+                                         ("tt khe sanh", "19429"), ("TT Khe Sanh", "19429")])
+def test_search_finds_zooms_and_highlights(session, typed, code):
+    page = session.open("?indicator=poverty_rate&year=2021", painted="poverty_rate:2021")
+    zoom = page.evaluate("() => window.mapapp.map.getZoom()")
+    page.fill("#search", typed)
+    first = page.locator("#search-results li").first
+    first.wait_for(state="visible")
+    assert first.get_attribute("data-code") == code
+    page.press("#search", "Enter")
+    page.wait_for_selector(f'body[data-focused="{code}"]', state="attached")
+    assert page.evaluate("() => window.mapapp.map.getZoom()") > zoom
+    assert page.get_attribute(f'path.mapapp-unit[data-code="{code}"]', "stroke") == "#00b4d8"
+    assert page.locator(f'#ranking-panel-table tr.focused[data-code="{code}"]').count() == 1
+    assert f"focus={code}" in page.url
+    session.assert_clean()
+
+
+def test_search_says_when_nothing_matches(session):
+    page = session.open("?indicator=poverty_rate&year=2021&lang=en", painted="poverty_rate:2021")
+    page.fill("#search", "zzz")
+    page.wait_for_function("() => document.getElementById('search-status').textContent.includes('zzz')")
+    assert page.locator("#search-results").is_hidden()
+    assert "No commune matches" in page.text_content("#search-status")
+    session.assert_clean()
+
+
+def test_a_ranking_row_click_zooms_and_highlights_as_search_does(session):
+    page = session.open("?indicator=poverty_rate&year=2021", painted="poverty_rate:2021")
+    zoom = page.evaluate("() => window.mapapp.map.getZoom()")
+    page.wait_for_selector('#ranking-panel-table tr[data-code="19435"]')
+    page.click('#ranking-panel-table tr[data-code="19435"]')
+    page.wait_for_selector('body[data-focused="19435"]', state="attached")
+    assert page.evaluate("() => window.mapapp.map.getZoom()") > zoom
+    assert page.get_attribute('path.mapapp-unit[data-code="19435"]', "stroke") == "#00b4d8"
+    session.assert_clean()

@@ -30,6 +30,7 @@ import { setFocus } from "./focus.js";
 import { addLabelLayer } from "./labels.js";
 import { addLegend } from "./legend.js";
 import { addProjectLayer } from "./projects.js";
+import { bindSearch } from "./search.js";
 import { app, init } from "./state.js";
 import { codeAt, unitBox } from "./unit_focus.js";
 import { onSelect, showLevelForZoom } from "./units_layer.js";
@@ -44,6 +45,7 @@ function start(map) {
   addProjectLayer(map, app.state.projects);
   onSelect(function (code) { setFocus(code, false); });
   bindControls();
+  bindSearch();
   map.on("zoomend", showLevelForZoom);
   // For tests, benchmarks and scripts.
   window.mapapp = { state: app.state, update: update, map: map, geometryRequests: geometryRequests,
