@@ -83,3 +83,39 @@ def test_a_ranking_row_click_zooms_and_highlights_as_search_does(session):
     assert page.evaluate("() => window.mapapp.map.getZoom()") > zoom
     assert page.get_attribute('path.mapapp-unit[data-code="19435"]', "stroke") == "#00b4d8"
     session.assert_clean()
+
+
+MAP_SHARE_JS = """() => { const r = document.querySelector('.leaflet-container').getBoundingClientRect();
+  const w = Math.max(0, Math.min(r.right, innerWidth) - Math.max(r.left, 0));
+  const h = Math.max(0, Math.min(r.bottom, innerHeight) - Math.max(r.top, 0));
+  return w * h / (innerWidth * innerHeight); }"""
+
+
+def test_phone_map_fills_the_screen_controls_fold_legend_collapses(chromium_browser, live_server):
+    s = MapSession(chromium_browser, live_server.url, viewport={"width": 390, "height": 844}, phone=True)
+    try:
+        page = s.open("?indicator=poverty_rate&year=2021", painted="poverty_rate:2021")
+        assert page.locator("#controls").is_hidden()
+        assert page.evaluate(MAP_SHARE_JS) >= 0.6
+        legend = page.locator(".mapapp-legend")
+        assert page.locator(".mapapp-legend .legend-body").is_hidden()  # starts collapsed on a phone
+        page.screenshot(path="/tmp/labels-phone.png")
+        page.tap(".legend-toggle")
+        page.locator(".mapapp-legend .legend-body").wait_for(state="visible")
+        assert legend.bounding_box()["width"] < 390 * 0.6
+        page.tap(".legend-toggle")
+        page.locator(".mapapp-legend .legend-body").wait_for(state="hidden")
+        page.tap("#panel-toggle")
+        page.locator("#indicator").wait_for(state="visible")
+        assert page.get_attribute("#panel-toggle", "aria-expanded") == "true"
+        page.screenshot(path="/tmp/labels-phone-panel.png")
+        page.select_option("#indicator", "near_poverty_rate")
+        s.wait_painted("near_poverty_rate:2021")
+        page.tap("#panel-close")
+        page.locator("#indicator").wait_for(state="hidden")
+        assert page.evaluate(MAP_SHARE_JS) >= 0.6
+        box = page.locator("#panel-toggle").bounding_box()
+        assert box["height"] >= 40  # a finger's size
+        s.assert_clean()
+    finally:
+        s.close()

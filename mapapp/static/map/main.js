@@ -29,6 +29,7 @@ import { geometryRequests } from "./data.js";
 import { setFocus } from "./focus.js";
 import { addLabelLayer } from "./labels.js";
 import { addLegend } from "./legend.js";
+import { bindPhonePanel } from "./phone.js";
 import { addProjectLayer } from "./projects.js";
 import { bindSearch } from "./search.js";
 import { app, init } from "./state.js";
@@ -46,6 +47,7 @@ function start(map) {
   onSelect(function (code) { setFocus(code, false); });
   bindControls();
   bindSearch();
+  bindPhonePanel();
   map.on("zoomend", showLevelForZoom);
   // For tests, benchmarks and scripts.
   window.mapapp = { state: app.state, update: update, map: map, geometryRequests: geometryRequests,
