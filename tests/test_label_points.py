@@ -68,3 +68,13 @@ def test_atlas_points_cover_every_commune(atlas_client):
     body = atlas_client.get("/api/points?year=2021").get_json()
     assert len(body["code"]) == 141
     assert all(lon is not None and lat is not None for lon, lat in zip(body["lon"], body["lat"]))
+
+
+def test_favicon_is_ours_and_needs_no_login(client):
+    for path in ("/favicon.ico", "/static/favicon.svg"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert response.mimetype == "image/svg+xml"
+        assert b"<svg" in response.data
+    assert 'rel="icon"' in client.get("/").get_data(as_text=True)
+    assert 'rel="icon"' in client.get("/login").get_data(as_text=True)
