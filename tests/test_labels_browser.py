@@ -119,3 +119,68 @@ def test_phone_map_fills_the_screen_controls_fold_legend_collapses(chromium_brow
         s.assert_clean()
     finally:
         s.close()
+
+
+@pytest.fixture(scope="module")
+def crowded_atlas(tmp_path_factory):
+    """The Quảng Trị atlas (141 communes) drawn on a canvas, with names only when at most 40 units are in view."""
+    from conftest import make_app
+
+    return make_app(tmp_path_factory.mktemp("atlas-labels"), ATLAS="quang-tri", CANVAS_MIN_UNITS=100,
+                    LABELS_MAX_IN_VIEW=40)
+
+
+def test_atlas_names_wait_for_zoom_then_never_collide(chromium_browser, crowded_atlas, live_server_for):
+    with live_server_for(crowded_atlas) as server:
+        s = MapSession(chromium_browser, server.url)
+        try:
+            page = s.open("?indicator=poverty_rate&year=2021", painted="poverty_rate:2021")
+            page.wait_for_selector("body[data-labels-crowded]", state="attached")
+            page.wait_for_timeout(300)  # would a late fetch or draw still come?
+            assert page.evaluate(LABEL_BOXES_JS) == []
+            assert not any(r.startswith("/api/points") for r in s.api_requests)  # nothing fetched for nothing
+            page.evaluate("() => window.mapapp.map.setZoom(window.mapapp.map.getZoom() + 3, {animate: false})")
+            boxes = wait_labels(page)
+            page.screenshot(path="/tmp/labels-atlas.png")
+            assert len(boxes) >= 5
+            assert overlapping(boxes) == []
+            size = page.evaluate("() => [innerWidth, innerHeight]")
+            assert all(0 <= b["l"] and b["r"] <= size[0] and 0 <= b["t"] and b["b"] <= size[1] for b in boxes)
+            s.assert_clean()
+        finally:
+            s.close()
+
+
+def test_province_names_on_svg_never_collide(chromium_browser, atlas_app, live_server_for):
+    with live_server_for(atlas_app) as server:
+        s = MapSession(chromium_browser, server.url)
+        try:
+            page = s.open("?indicator=poverty_rate&year=2021", painted="poverty_rate:2021")
+            boxes = wait_labels(page)
+            assert 10 <= len(boxes) < 141  # the province seen whole: the names that fit
+            assert overlapping(boxes) == []
+            s.assert_clean()
+        finally:
+            s.close()
+
+
+def test_name_toggles_are_kept_in_the_address(session):
+    page = session.open("?indicator=poverty_rate&year=2021", painted="poverty_rate:2021")
+    wait_labels(page)
+    page.check("#label-values")
+    page.wait_for_function("() => Array.from(document.querySelectorAll('.mapapp-label')).some(e => e.textContent.includes('\\n'))")
+    lap = page.text_content('.mapapp-label[data-code="19435"]')
+    assert lap.split("\n") == ["Hướng Lập", "31,2"]  # the value as the ranking shows it, Vietnamese decimals
+    assert "label_values=1" in page.url
+    boxes = page.evaluate(LABEL_BOXES_JS)
+    assert overlapping(boxes) == []
+    page.uncheck("#labels")
+    page.wait_for_selector('body[data-labels="0"]', state="attached")
+    assert page.evaluate(LABEL_BOXES_JS) == []
+    assert "labels=0" in page.url
+    page.reload()
+    session.wait_painted("poverty_rate:2021")
+    assert not page.is_checked("#labels") and page.is_checked("#label-values")
+    page.wait_for_timeout(300)
+    assert page.evaluate(LABEL_BOXES_JS) == []
+    session.assert_clean()

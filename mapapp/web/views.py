@@ -142,6 +142,7 @@ def page_config(conn, catalogue, state) -> dict:
                               "levels": query.pack_levels(conn, v.id)}
                      for y, v in version_of_year.items()},
         "canvasMinUnits": cfg["CANVAS_MIN_UNITS"],
+        "labelsMaxInView": cfg.get("LABELS_MAX_IN_VIEW", 600),
         "minZoom": 7 if current_app.extensions.get("mapapp_atlas") is None else 4,
         "indicators": {i.id: {"name": i.name(state.lang), "unit": i.unit(state.lang), "kind": i.kind,
                               "higher_is_better": i.higher_is_better} for i in catalogue.values()},

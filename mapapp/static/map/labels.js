@@ -6,8 +6,9 @@
  * name is largest for them first (they have the fewest places), at the point, else at
  * offsets around it whose centre is still inside the unit, else (a second round) inside its
  * bounding box; a name that would overlap another, a map control or the edge of the map is
- * left out. Above MAX_IN_VIEW units on screen (a province or the country seen
- * whole) no name can be read: none is drawn until the user zooms in. Toggles: app.state.labels,
+ * left out. With more than config.labelsMaxInView units on screen (LABELS_MAX_IN_VIEW, 600:
+ * the country seen whole) no name could be read: none is drawn, nor are the points fetched,
+ * until the user zooms in. Toggles: app.state.labels,
  * app.state.label_values (the value under the name), both kept in the query string.
  *
  * body[data-labels] says how many names are drawn (for tests), once placed.
@@ -16,7 +17,6 @@ import { app, geographyYear, mark, showError, versionOf } from "./state.js";
 import * as units from "./units_layer.js";
 import { unitKey } from "./unit_view.js";
 
-const MAX_IN_VIEW = 600;  // more units on screen than this: names cannot fit
 const GAP = 2;  // pixels kept free between two names
 const pointRequests = {};  // version id -> Promise<points>
 let pane = null, points = null, pointsVersion = null, spans = {}, drawQueued = false;
@@ -36,16 +36,27 @@ export function addLabelLayer(map) {
   pane = map.createPane("mapapp-labels");  // above the units (400), under markers (600) and popups
   pane.setAttribute("aria-hidden", "true");  // the ranking and the tooltips carry the names for screen readers
   map.on("zoomstart", function () { pane.classList.add("moving"); });
-  map.on("moveend resize", queueDraw);
+  map.on("moveend resize", function () {
+    if (pointsVersion === units.builtVersion()) queueDraw(); else if (app.current) refreshLabels();
+  });
 }
 
 export function refreshLabels() {  // after a paint: the version's points, then the names
   const version = versionOf(geographyYear());
   if (!app.state.labels || !version) { clear(); return; }
+  if (pointsVersion === version.id) { queueDraw(); return; }
+  // A country seen whole: no name would fit, so nothing is fetched until the user zooms in.
+  if (crowded()) { clear(); return; }
   loadPoints(version).then(function (body) {
     if (pointsVersion !== version.id) { clear(); points = body; pointsVersion = version.id; }
     queueDraw();
   }).catch(showError);
+}
+
+function crowded() {
+  const most = app.config.labelsMaxInView, on = units.unitsInView(most + 1) > most;
+  if (on) document.body.setAttribute("data-labels-crowded", "1"); else document.body.removeAttribute("data-labels-crowded");
+  return on;
 }
 
 function queueDraw() {  // on the next frame after the map's own drawing
@@ -97,7 +108,7 @@ function offsets(w, h) {  // candidate centres around the point, nearest first (
   return out;
 }
 
-function candidatesInView() {  // [{i, x, y, area}] of the units whose point is on screen
+function candidatesInView() {  // [{i, x, y, box}] of the units whose point is on screen
   const map = app.map, size = map.getSize(), found = [];
   for (let i = 0; i < points.code.length; i++) {
     if (points.lon[i] === null) continue;
@@ -107,7 +118,6 @@ function candidatesInView() {  // [{i, x, y, area}] of the units whose point is 
     if (!bounds) continue;
     const nw = map.latLngToContainerPoint(bounds.getNorthWest()), se = map.latLngToContainerPoint(bounds.getSouthEast());
     found.push({ i: i, x: p.x, y: p.y, box: [nw.x, nw.y, se.x, se.y] });
-    if (found.length > MAX_IN_VIEW) return null;
   }
   return found;
 }
@@ -132,9 +142,8 @@ function draw() {
   if (!pane) return;
   pane.classList.remove("moving");
   if (!app.state.labels || !points || pointsVersion !== units.builtVersion()) { clear(); return; }
+  if (crowded()) { clear(); return; }
   const items = candidatesInView();
-  if (items === null) { clear(); document.body.setAttribute("data-labels-crowded", "1"); return; }
-  document.body.removeAttribute("data-labels-crowded");
   const keep = {};
   items.forEach(function (item) {
     item.span = spanFor(item.i, labelText(item.i));
