@@ -41,7 +41,10 @@ def test_21_names_at_district_zoom_none_overlapping(session):
     assert "TT. Khe Sanh" in {b["text"] for b in boxes}
     assert overlapping(boxes) == []
     legend = page.locator(".mapapp-legend").bounding_box()
-    for b in boxes:  # never under the legend
+    search = page.locator("#search-form").bounding_box()
+    for b in boxes:  # never under the legend or the search box
+        assert not (b["l"] < search["x"] + search["width"] and search["x"] < b["r"]
+                    and b["t"] < search["y"] + search["height"] and search["y"] < b["b"]), b["text"]
         assert not (b["l"] < legend["x"] + legend["width"] and legend["x"] < b["r"]
                     and b["t"] < legend["y"] + legend["height"] and legend["y"] < b["b"]), b["text"]
     session.assert_clean()
@@ -103,6 +106,11 @@ def test_phone_map_fills_the_screen_controls_fold_legend_collapses(chromium_brow
         page.tap(".legend-toggle")
         page.locator(".mapapp-legend .legend-body").wait_for(state="visible")
         assert legend.bounding_box()["width"] < 390 * 0.6
+        page.wait_for_timeout(200)
+        box = legend.bounding_box()
+        for b in page.evaluate(LABEL_BOXES_JS):  # the names make way for the opened legend
+            assert not (b["l"] < box["x"] + box["width"] and box["x"] < b["r"]
+                        and b["t"] < box["y"] + box["height"] and box["y"] < b["b"]), b["text"]
         page.tap(".legend-toggle")
         page.locator(".mapapp-legend .legend-body").wait_for(state="hidden")
         page.tap("#panel-toggle")

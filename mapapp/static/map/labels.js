@@ -59,6 +59,8 @@ function crowded() {
   return on;
 }
 
+export function redrawLabels() { queueDraw(); }  // something over the map (the legend) changed size
+
 function queueDraw() {  // on the next frame after the map's own drawing
   if (drawQueued) return;
   drawQueued = true;
@@ -89,9 +91,12 @@ function spanFor(i, text) {
   return span;
 }
 
-function obstacles() {  // the map's controls (legend, zoom, scale) in container pixels
+function obstacles() {  // the map's controls (legend, zoom, scale) and the search box, in container pixels
   const map = app.map, box = map.getContainer().getBoundingClientRect();
-  return Array.prototype.map.call(map.getContainer().querySelectorAll(".leaflet-control"), function (el) {
+  const els = Array.prototype.slice.call(map.getContainer().querySelectorAll(".leaflet-control"));
+  const search = document.getElementById("search-form");
+  if (search) els.push(search);
+  return els.map(function (el) {
     const r = el.getBoundingClientRect();
     return [r.left - box.left, r.top - box.top, r.right - box.left, r.bottom - box.top];
   }).filter(function (r) { return r[2] > r[0] && r[3] > r[1]; });

@@ -3,6 +3,7 @@
  * does not cover the map.
  */
 import { escapeHtml } from "../html.js";
+import { redrawLabels } from "./labels.js";
 import { isNarrow } from "./phone.js";
 import { app } from "./state.js";
 
@@ -28,7 +29,7 @@ export function addLegend(map) {
     L.DomEvent.disableClickPropagation(div);
     L.DomEvent.disableScrollPropagation(div);
     div.addEventListener("click", function (e) {
-      if (e.target.closest(".legend-toggle")) setCollapsed(!collapsed);
+      if (e.target.closest(".legend-toggle")) { setCollapsed(!collapsed); redrawLabels(); }
     });
     return div;
   };
