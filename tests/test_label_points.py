@@ -78,3 +78,16 @@ def test_favicon_is_ours_and_needs_no_login(client):
         assert b"<svg" in response.data
     assert 'rel="icon"' in client.get("/").get_data(as_text=True)
     assert 'rel="icon"' in client.get("/login").get_data(as_text=True)
+
+
+def test_prewarming_computes_the_points_before_anyone_asks(tmp_path):
+    from conftest import make_app
+
+    from mapapp.query.answers import prewarm
+
+    app = make_app(tmp_path, ATLAS="quang-tri")
+    assert list((tmp_path / "cache").glob("points-*.json.gz")) == []
+    prewarm(app, delay_s=0).join(timeout=120)
+    cached = list((tmp_path / "cache").glob("points-*.json.gz"))
+    assert len(cached) == 1
+    assert len(json.loads(gzip.decompress(cached[0].read_bytes()))["code"]) == 141
