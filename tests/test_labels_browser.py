@@ -40,6 +40,12 @@ def test_21_names_at_district_zoom_none_overlapping(session):
     assert len(boxes) == 21, sorted(b["text"] for b in boxes)
     assert "TT. Khe Sanh" in {b["text"] for b in boxes}
     assert overlapping(boxes) == []
+    # the names never cost the first paint: their points are asked for once the units are drawn
+    order = page.evaluate("""() => {
+      const layer = performance.getEntriesByName("mapapp:layer")[0].startTime;
+      const points = performance.getEntriesByType("resource").filter(e => e.name.includes("/api/points"));
+      return {layer: layer, points: points.map(e => e.startTime)}; }""")
+    assert len(order["points"]) == 1 and order["points"][0] > order["layer"]
     legend = page.locator(".mapapp-legend").bounding_box()
     search = page.locator("#search-form").bounding_box()
     for b in boxes:  # never under the legend or the search box
