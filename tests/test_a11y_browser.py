@@ -85,3 +85,22 @@ def test_import_page_as_an_editor_is_clean_and_accessible(chromium_browser, fres
             s.assert_clean()
         finally:
             s.close()
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_phone_map_with_its_panel_open_is_accessible(chromium_browser, live_server, lang):
+    s = CheckedSession(chromium_browser, live_server.url, viewport={"width": 390, "height": 844}, phone=True)
+    try:
+        page = s.page
+        page.goto(f"{live_server.url}/" + ("?lang=en" if lang == "en" else ""))
+        page.wait_for_selector("body[data-painted]", state="attached")
+        page.tap(".legend-toggle")  # first: the open panel lies over the map
+        page.locator(".mapapp-legend .legend-body").wait_for(state="visible")
+        page.tap("#panel-toggle")
+        page.locator("#indicator").wait_for(state="visible")
+        page.evaluate(AXE.read_text(encoding="utf-8") + "\n;0")
+        assert page.evaluate(RUN_AXE) == []
+        assert s.failed == []
+        s.assert_clean()
+    finally:
+        s.close()
