@@ -22,7 +22,7 @@ from mapapp.core.names import search_key, short_name
 from mapapp.geo.inner_points import inner_point
 
 POINTS_FORMAT = "mapapp-points/1"
-_MEMORY: dict[str, bytes] = {}  # cache key -> gzip body, per process
+_MEMORY: dict[str, bytes] = {}  # cache folder and key -> gzip body, per process
 _MEMORY_SIZE = 16
 
 
@@ -69,8 +69,9 @@ def points_body(version_id: str, checksum: str, units_geojson, cache_dir: Path |
         Where the answer is kept between restarts (None: memory only).
     """
     key = f"{POINTS_FORMAT}:{version_id}:{checksum}"
-    if key in _MEMORY:
-        return _MEMORY[key]
+    memory_key = f"{cache_dir}|{key}"  # apps with their own caches (tests) keep their own answers
+    if memory_key in _MEMORY:
+        return _MEMORY[memory_key]
     path = _cache_path(cache_dir, key) if cache_dir else None
     body = path.read_bytes() if path is not None and path.is_file() else None
     if body is None:
@@ -81,7 +82,7 @@ def points_body(version_id: str, checksum: str, units_geojson, cache_dir: Path |
             _write_atomic(path, body)
     if len(_MEMORY) >= _MEMORY_SIZE:
         _MEMORY.pop(next(iter(_MEMORY)))
-    _MEMORY[key] = body
+    _MEMORY[memory_key] = body
     return body
 
 
