@@ -198,3 +198,24 @@ def test_name_toggles_are_kept_in_the_address(session):
     page.wait_for_timeout(300)
     assert page.evaluate(LABEL_BOXES_JS) == []
     session.assert_clean()
+
+
+def test_the_page_folds_names_exactly_as_the_server(chromium_browser, atlas_app, live_server_for):
+    """static/map/search.js foldName against mapapp.core.names.search_key, on the 141 names of a province."""
+    from mapapp.core.names import search_key
+
+    with live_server_for(atlas_app) as server:
+        s = MapSession(chromium_browser, server.url)
+        try:
+            page = s.open("?indicator=poverty_rate&year=2021", painted="poverty_rate:2021")
+            units = atlas_app.test_client().get("/api/units?year=2021").get_json()["features"]
+            names = [f["properties"]["name"] for f in units]
+            names += ["Thị trấn Khe Sanh", "TT. Khe Sanh", "tt khe sanh", "XÃ HƯỚNG LẬP", "Xa\u0303 Hu\u031bo\u031b\u0301ng La\u0323\u0302p",
+                      "Phường 1", "  Đakrông  ", "thi tran  Lao Bao"]
+            folded = page.evaluate("""async (names) => {
+              const search = await import("/static/map/search.js");
+              return names.map(n => search.foldName(n, false)); }""", names)
+            assert folded == [search_key(n) for n in names]
+            s.assert_clean()
+        finally:
+            s.close()
