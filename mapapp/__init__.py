@@ -38,6 +38,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         ATLAS="huong-hoa",
         # Above this many units the map draws on a canvas instead of one SVG element per unit.
         CANVAS_MIN_UNITS=1000,
+        # Commune names on the web map only while at most this many units are in view (else none could be read).
+        LABELS_MAX_IN_VIEW=600,
         # Atlases: build each year's values in the background at start (a second each for a country).
         PREWARM=True,
     )

@@ -55,14 +55,16 @@ POINT_INSIDE_UNIT_JS = """
 class MapSession:
     """One isolated browser context and page, offline except for the local server."""
 
-    def __init__(self, browser, base_url: str):
+    def __init__(self, browser, base_url: str, viewport: dict | None = None, phone: bool = False):
         self.base_url = base_url.rstrip("/")
         self.blocked: list[str] = []
         self.console_errors: list[str] = []
         self.page_errors: list[str] = []
         self.dialogs: list[str] = []
         self.api_requests: list[str] = []   # "/api/values?indicator=...", in order
-        self.context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="vi-VN")
+        # phone: a touch screen that reports itself as mobile (use with viewport 390×844)
+        self.context = browser.new_context(viewport=viewport or {"width": 1280, "height": 860}, locale="vi-VN",
+                                           has_touch=phone, is_mobile=phone)
         self.context.set_default_timeout(TIMEOUT_MS)
         self.context.route("**/*", self._route)
         self.page = self.context.new_page()

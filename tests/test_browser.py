@@ -299,7 +299,7 @@ def test_language_labels_and_number_format(live_server, open_session):
     assert len(en) >= 3
     assert all(re.search(r"\d\.\d", label) for label in en), en
     assert not any(re.search(r"\d,\d", label) for label in en), en
-    assert "Poverty rate" in page.locator(".mapapp-legend h3").text_content()
+    assert "Poverty rate" in page.locator(".mapapp-legend h2").text_content()
 
     page = s.open("?indicator=poverty_rate&year=2018", painted="poverty_rate:2018")
     assert page.locator("#indicator option:checked").text_content().strip() == "Tỷ lệ hộ nghèo"

@@ -26,6 +26,33 @@ def strip_prefix(name: str) -> str:
     return _PREFIX.sub("", nfc(name)).strip()
 
 
+def short_name(name: str) -> str:
+    """The label of a commune on a map: ``Xã A Dơi`` → ``A Dơi``, ``Thị trấn Khe Sanh`` → ``TT. Khe Sanh``.
+
+    Shared by the exports and the web map (sent with the label points), so both read the same.
+    """
+    name = nfc(name)
+    if name.startswith("Xã "):
+        return name[3:]
+    if name.startswith("Thị trấn "):
+        return "TT. " + name[len("Thị trấn "):]
+    return name
+
+
+def search_key(name: str) -> str:
+    """The key the map's search box compares typed text against: no prefix, no diacritics, lower case.
+
+    The page folds what is typed the same way (static/map/search.js), so "huong lap",
+    "Hướng Lập", "xa huong lap" and "TT Khe Sanh" all find their commune.
+
+    Examples
+    --------
+    >>> search_key("Xã Hướng Lập"), search_key("Thị trấn Khe Sanh")
+    ('huong lap', 'khe sanh')
+    """
+    return ascii_key(name)
+
+
 def match_key(name: str) -> str:
     """Return a key under which spellings of the same commune name compare equal.
 

@@ -74,9 +74,12 @@ def render_parts(bounds: tuple, static_prefix: str, vendor_prefix: str, version:
     # folium's inline header script only restates Leaflet's defaults; dropping it, and
     # serving the map script as a file, lets the page run under a script-src 'self' policy.
     header = _INLINE_SCRIPT.sub("", figure.header.render())
+    # folium forbids zooming the page (maximum-scale=1, user-scalable=no): readers with low vision need it.
+    header = _VIEWPORT.sub('<meta name="viewport" content="width=device-width, initial-scale=1">', header)
     script = figure.script.render()
     return {"header": header, "html": figure.html.render(), "script": script,
             "digest": hashlib.sha256(script.encode()).hexdigest()[:16]}
 
 
 _INLINE_SCRIPT = re.compile(r"<script>.*?</script>", re.S)
+_VIEWPORT = re.compile(r'<meta name="viewport"[^>]*>', re.S)

@@ -32,6 +32,9 @@ Classes (see :mod:`mapapp.present.classes`):
     (projects, population, households) as colours instead of its default circles;
     ``circles=1`` adds the count of a rate's numerator (poor households...) as
     circles over the rate's colours ("tỷ lệ và số hộ").
+``labels`` / ``label_values``
+    Commune names on the web map (``labels=0`` hides them) and the value under each
+    name (``label_values=1``); page-only, like ``projects`` and ``focus``.
 """
 from __future__ import annotations
 
@@ -69,6 +72,8 @@ class ViewState:
     classes: str = "auto"  # auto | shared | year (see the module docstring)
     breaks: tuple[float, ...] = ()  # manual class bounds (empty = computed)
     circles: bool | None = None  # None = the indicator's default (circles for counts)
+    labels: bool = True  # commune names on the web map
+    label_values: bool = False  # the value under each name
 
     @property
     def geography_year(self) -> int:
@@ -93,7 +98,7 @@ class ViewState:
         """The canonical query string of this view (defaults left out)."""
         defaults = ViewState(self.indicator, self.year)
         params = {k: v for k, v in asdict(self).items() if k in ("indicator", "year") or v != getattr(defaults, k)}
-        for key in ("projects", "circles"):
+        for key in ("projects", "circles", "labels", "label_values"):
             if key in params:
                 params[key] = "1" if params[key] else "0"
         for key in ("min", "max"):
@@ -162,7 +167,9 @@ def parse(args, config, indicator_ids, data_years=None) -> ViewState:
                          f"on its own)")
     circles = parse_switch("circles", args.get("circles"))
     return ViewState(indicator, year, method, k, palette, lang, projects, units_year, compare, low, high, focus,
-                     classes, parse_breaks(args.get("breaks")), circles)
+                     classes, parse_breaks(args.get("breaks")), circles,
+                     labels=_parse_flag(args.get("labels"), True),
+                     label_values=_parse_flag(args.get("label_values"), False))
 
 
 def parse_breaks(text) -> tuple[float, ...]:
@@ -230,6 +237,12 @@ def parse_switch(name: str, text) -> bool | None:
     if word in ("0", "false", "off"):
         return False
     raise BadRequest(f"{name}={text!r}: use {name}=1 (on) or {name}=0 (off)")
+
+
+def _parse_flag(text, default: bool) -> bool:
+    """An on/off parameter: ``1/true/on`` or ``0/false/off``; anything else (or absent) is the default."""
+    word = str(text or "").strip().lower()
+    return True if word in ("1", "true", "on") else False if word in ("0", "false", "off") else default
 
 
 def parse_year(text, config, default=None) -> int:

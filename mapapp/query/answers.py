@@ -86,13 +86,15 @@ def prewarm(app, delay_s: float = 2.0) -> threading.Thread:
     built once per process (and again after each data change), a year change then
     answers from the cache. Runs the real request path in-process, after ``delay_s``
     so the first visitor's page does not wait for it. Then the versions' inner points
-    (:func:`mapapp.query.anchors.anchors`), so that the first circles do not wait either.
+    (:func:`mapapp.query.anchors.anchors`), so that the first circles do not wait either. And the label points of the default
+    year's boundaries (computed once per boundary checksum, a few seconds for a country).
     """
     import time
 
     cfg = app.config
     paths = [f"/api/values?indicator={cfg['DEFAULT_INDICATOR']}&year={year}&format=columns"
              for year in range(cfg["FIRST_YEAR"], cfg["LAST_YEAR"] + 1)]
+    paths.append(f"/api/points?year={cfg['DEFAULT_YEAR']}")
 
     def run() -> None:
         time.sleep(delay_s)

@@ -119,7 +119,7 @@ function paintSvgSide(side, view, collection, byKey, recordOf) {
 
 function renderLegend(pair) {
   var cls = pair.classification;
-  var html = "<h3>" + escapeHtml(pair.indicator.name) + "</h3><p class=\"legend-unit\">" +
+  var html = "<h2>" + escapeHtml(pair.indicator.name) + "</h2><p class=\"legend-unit\">" +
     escapeHtml(pair.indicator.unit) + " · " + escapeHtml(t.shared_legend) + "</p><ul>";
   pair.legend.labels.forEach(function (label, i) {
     html += '<li><span class="swatch" style="background:' + escapeHtml(cls.colors[i]) + '"></span>' +

@@ -11,6 +11,7 @@ import json
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
+from mapapp.geo import label_points
 from mapapp.present.choropleth import build_view, columns
 from mapapp.present.viewstate import BadRequest, parse, parse_year
 from mapapp.query import read as query
@@ -117,6 +118,28 @@ def geometry():
     response.set_etag(digest)
     response.cache_control.public = True
     response.cache_control.max_age = 365 * 86400 if request.args.get("v") == digest[:16] else 86400
+    return response.make_conditional(request)
+
+
+@bp.get("/points")
+def points():
+    """Label points, short names and search keys of a version's units (see :mod:`mapapp.geo.label_points`).
+
+    ``version=ID`` (or ``year=YYYY``). Computed once per boundary checksum, cached on disk;
+    the ETag is the boundary checksum. The map loads it after its first paint.
+    """
+    conn = connection()
+    version = _requested_version(conn)
+    body = label_points.points_body(version.id, version.checksum, lambda: query.units_geojson(conn, version.id),
+                                    current_app.config.get("CACHE_DIR"))
+    gzipped = accepts_gzip()
+    response = Response(body if gzipped else gzip.decompress(body), mimetype="application/json")
+    if gzipped:
+        response.headers["Content-Encoding"] = "gzip"
+    response.vary.add("Accept-Encoding")
+    response.set_etag("points-" + version.checksum)
+    response.cache_control.public = True
+    response.cache_control.max_age = 86400
     return response.make_conditional(request)
 
 

@@ -1,4 +1,4 @@
-"""Third-party browser assets (Leaflet, Leaflet.markercluster) served by our own server.
+"""Third-party browser assets (Leaflet, Leaflet.markercluster) served by our own server, and our icon.
 
 They are installed from the npm registry at install time (``npm ci``, see
 ``package.json``) into ``node_modules/``, never committed; nothing is ever
@@ -10,13 +10,20 @@ from pathlib import Path
 
 from flask import Blueprint, abort, current_app, send_from_directory
 
-bp = Blueprint("assets", __name__, url_prefix="/vendor")
+bp = Blueprint("assets", __name__)
 
 # Only these package folders are exposed, and only their dist/ files.
 PACKAGES = ("leaflet", "leaflet.markercluster")
 
 
-@bp.get("/<package>/<path:filename>")
+@bp.get("/favicon.ico")
+def favicon():
+    """Our icon (SVG) where browsers look for one by default: no page load logs a 404 for it."""
+    return send_from_directory(Path(current_app.static_folder), "favicon.svg", mimetype="image/svg+xml",
+                               max_age=7 * 86400)
+
+
+@bp.get("/vendor/<package>/<path:filename>")
 def vendor(package: str, filename: str):
     """Serve ``node_modules/<package>/dist/<filename>`` with a long cache lifetime."""
     if package not in PACKAGES:

@@ -65,7 +65,7 @@ from mapapp.store.users import (
 
 bp = Blueprint("auth", __name__)
 
-OPEN_ENDPOINTS = {"auth.login", "auth.logout", "static", "assets.vendor"}
+OPEN_ENDPOINTS = {"auth.login", "auth.logout", "static", "assets.vendor", "assets.favicon"}
 BLUEPRINT_ROLES = {"imports": "editor"}
 ENDPOINT_ROLES = {"auth.users": "admin", "auth.users_create": "admin", "auth.users_update": "admin"}
 

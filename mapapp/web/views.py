@@ -60,7 +60,7 @@ def index():
     config = page_config(conn, catalogue, state)
     parts = _map_parts()
     version = config["versions"][str(state.geography_year)]
-    values_query = with_changes(state, projects=True, focus="").query_string()
+    values_query = with_changes(state, projects=True, focus="", labels=True, label_values=False).query_string()
     preload = [f"{config['api']}/geometry?version={quote(version['id'])}&level=0&v={version['levels'][0]['checksum']}",
                f"{config['api']}/values?{values_query}&format=columns"]
     summary = district.summary(conn, lang)
@@ -88,7 +88,7 @@ def _json_block(data) -> str:
 
 def _nav(state: ViewState) -> dict:
     """Links between the planner pages, keeping the view (indicator, year, language...)."""
-    plain = with_changes(state, focus="")
+    plain = with_changes(state, focus="", labels=True, label_values=False)
     lang = {"lang": "en"} if state.lang == "en" else {}
     compare_year = state.compare if state.compare is not None else _default_other_year(state.year)
     side = with_changes(plain, compare=None, year=min(state.year, compare_year))
@@ -145,6 +145,7 @@ def page_config(conn, catalogue, state) -> dict:
                               "levels": query.pack_levels(conn, v.id)}
                      for y, v in version_of_year.items()},
         "canvasMinUnits": cfg["CANVAS_MIN_UNITS"],
+        "labelsMaxInView": cfg.get("LABELS_MAX_IN_VIEW", 600),
         "minZoom": 7 if current_app.extensions.get("mapapp_atlas") is None else 4,
         "indicators": {i.id: {"name": i.name(state.lang), "unit": i.unit(state.lang), "kind": i.kind,
                               "higher_is_better": i.higher_is_better,

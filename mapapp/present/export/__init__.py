@@ -31,9 +31,9 @@ text chunk) so :func:`lonlat_to_pixel` can find any place on the image.
 
 matplotlib is imported lazily, inside the functions that draw.
 """
+from mapapp.core.names import short_name as _short_name
 from mapapp.present.export.composer import Rendered, draw
 from mapapp.present.export.geometry import project, scale_factor, version_geometry
-from mapapp.present.export.layout import _short_name
 from mapapp.present.export.page import ExportRequest, Page, parse_page, parse_request, parse_years
 from mapapp.present.export.png import png_bytes
 from mapapp.present.export.render import lonlat_to_pixel, render

@@ -5,11 +5,12 @@ import math
 
 import shapely
 
+from mapapp.core.names import short_name
 from mapapp.present import classify
 from mapapp.present.circles import COUNT_FILL
 from mapapp.present.export import style
 from mapapp.present.export.geometry import project
-from mapapp.present.export.layout import _Frame, _line_mm, _offsets, _overlap, _short_name
+from mapapp.present.export.layout import _Frame, _line_mm, _offsets, _overlap
 from mapapp.present.export.style import (
     EDGE_COLOR,
     EDGE_FULL_MM,
@@ -129,7 +130,7 @@ class MapDrawing:
         items.sort(key=lambda item: item[0])  # small communes first: they have the fewest places
         placed = self.obstacles
         for _area, unit, record in items:
-            name = _short_name(unit.name)
+            name = short_name(unit.name)
             variants = []
             if decimals_text and record["value"] is not None:
                 variants.append((f"{name}\n{record['value_text']}", size))

@@ -83,15 +83,6 @@ class _Frame:
         return self.extent[0] + (x_mm - self.x) / self.k, self.extent[1] + (y_mm - self.y) / self.k
 
 
-def _short_name(name: str) -> str:
-    """Label text: ``Xã A Dơi`` → ``A Dơi``, ``Thị trấn Khe Sanh`` → ``TT. Khe Sanh``."""
-    if name.startswith("Xã "):
-        return name[3:]
-    if name.startswith("Thị trấn "):
-        return "TT. " + name[len("Thị trấn "):]
-    return name
-
-
 def _offsets(w: float, h: float, gap: float):
     """Candidate label centres around the label point, nearest first."""
     yield 0.0, 0.0

@@ -11,8 +11,9 @@ import io
 import math
 
 from mapapp.core.i18n import text
+from mapapp.core.names import short_name
 from mapapp.present.classify import format_number
-from mapapp.present.export.layout import _Measure, _short_name
+from mapapp.present.export.layout import _Measure
 from mapapp.present.export.sheet import export_date
 from mapapp.present.export.style import _RC, _RENDER_LOCK, EDGE_COLOR, FONT_FAMILY, GREY, INK, PT_MM, STAMP_COLOR
 
@@ -108,7 +109,7 @@ def _map(page: _Page, geometry, box, highlight=None, names=(), all_names=False, 
             lx, ly = unit.label[0] * k + dx, unit.label[1] * k + dy
             if not (x < lx < x + w and y < ly < y + h):
                 continue
-            page.text(lx, ly, _short_name(unit.name), 7.5 if key == highlight else 6, bold=key == highlight,
+            page.text(lx, ly, short_name(unit.name), 7.5 if key == highlight else 6, bold=key == highlight,
                       ha="center", va="center", zorder=4,
                       bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "alpha": 0.6, "linewidth": 0})
 

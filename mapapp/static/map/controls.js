@@ -1,4 +1,6 @@
 /* The controls above the map and the threshold filter: each change updates app.state and redraws. */
+import { refreshLabels } from "./labels.js";
+import { updateLinks } from "./links.js";
 import { showProjects } from "./projects.js";
 import { parseBreaks } from "../breaks.js";
 import { app } from "./state.js";
@@ -87,6 +89,14 @@ export function bindControls() {
   document.getElementById("play").addEventListener("click", togglePlay);
   onChange("units-year", "change", function (el) { state.units_year = el.value ? Number(el.value) : null; });
   onChange("compare", "change", function (el) { state.compare = el.value ? Number(el.value) : null; });
+  ["labels", "label-values"].forEach(function (id) {  // page-only: no data to fetch, the names are redrawn
+    document.getElementById(id).addEventListener("change", function () {
+      state.labels = document.getElementById("labels").checked;
+      state.label_values = document.getElementById("label-values").checked;
+      updateLinks();
+      refreshLabels();
+    });
+  });
   const threshold = document.getElementById("threshold-form");
   threshold.addEventListener("submit", function (e) { e.preventDefault(); readThreshold(); });
   ["threshold-min", "threshold-max"].forEach(function (id) {

@@ -7,7 +7,8 @@
  *
  * Modules, by concern: state.js (shared state, query string), data.js (geometry and
  * values), units_layer.js and unit_view.js (the units, their styles and popups),
- * unit_focus.js (fitting and focusing), legend.js, ranking_panel.js, focus.js,
+ * unit_focus.js (fitting and focusing), labels.js (commune names), search.js (finding a
+ * commune by name), phone.js (the folding panel on phones), legend.js, ranking_panel.js, focus.js,
  * projects.js, context.js (the surroundings), links.js, update.js (one view change), controls.js; ../packs.js,
  * ../canvas_units.js and ../html.js are shared with the side-by-side page.
  *
@@ -27,8 +28,11 @@ import { loadContext } from "./context.js";
 import { bindControls } from "./controls.js";
 import { geometryRequests } from "./data.js";
 import { setFocus } from "./focus.js";
+import { addLabelLayer } from "./labels.js";
 import { addLegend } from "./legend.js";
+import { bindPhonePanel } from "./phone.js";
 import { addProjectLayer } from "./projects.js";
+import { bindSearch } from "./search.js";
 import { app, init, showError } from "./state.js";
 import { codeAt, unitBox } from "./unit_focus.js";
 import { onSelect, showLevelForZoom } from "./units_layer.js";
@@ -39,9 +43,12 @@ function start(map) {
   map.setMinZoom(app.config.minZoom);
   map.setMaxZoom(16);  // no tile layer to set it, and marker clustering needs it
   addLegend(map);
+  addLabelLayer(map);
   addProjectLayer(map, app.state.projects);
   onSelect(function (code) { setFocus(code, false); });
   bindControls();
+  bindSearch();
+  bindPhonePanel();
   map.on("zoomend", showLevelForZoom);
   // For tests, benchmarks and scripts.
   window.mapapp = { state: app.state, update: update, map: map, geometryRequests: geometryRequests,

@@ -31,13 +31,14 @@ export function queryString() {
   if (state.max !== null && state.max !== undefined) params.set("max", state.max);
   if (state.focus) params.set("focus", state.focus);
   if (state.circles === true || state.circles === false) params.set("circles", state.circles ? "1" : "0");
+  if (!state.labels) params.set("labels", "0");
+  if (state.label_values) params.set("label_values", "1");
   return params.toString();
 }
 
-export function viewQuery() {  // the view without page-only state (projects layer, focused commune)
+export function viewQuery() {  // the view without page-only state (projects layer, focused commune, labels)
   const params = new URLSearchParams(queryString());
-  params.delete("projects");
-  params.delete("focus");
+  ["projects", "focus", "labels", "label_values"].forEach(function (key) { params.delete(key); });
   return params.toString();
 }
 

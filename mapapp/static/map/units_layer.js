@@ -182,6 +182,22 @@ export function openUnitPopup(code, latlng) {  // a drawn unit's popup, the unit
   unit.openPopup(latlng);
 }
 
+export function unitsInView(limit) {  // how many drawn units the view shows, counted up to limit
+  const view = app.map.getBounds(), codes = Object.keys(layerByCode);
+  let count = 0;
+  for (let k = 0; k < codes.length && count < limit; k++) {
+    if (view.intersects(unitBounds(codes[k]))) count += 1;
+  }
+  return count;
+}
+
+export function unitContains(code, point) {  // whether a layer point is inside a drawn unit
+  const unit = layerByCode[code];
+  if (unit === undefined) return false;
+  if (canvasUnits) return canvasUnits.indexAt(point) === unit;
+  return Boolean(unit._containsPoint && unit._containsPoint(point));
+}
+
 export function codeAtLayerPoint(point) {  // the code of the unit under a layer point, or null
   if (canvasUnits) {
     const i = canvasUnits.indexAt(point);

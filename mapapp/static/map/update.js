@@ -9,6 +9,7 @@ import { paintCircles } from "./circles.js";
 import { renderLegend } from "./legend.js";
 import { updateLinks } from "./links.js";
 import { paintProjects } from "./projects.js";
+import { refreshLabels } from "./labels.js";
 import { updateRanking } from "./ranking_panel.js";
 import { app, geographyYear, mark, showError, versionOf } from "./state.js";
 import { fitArea, focusOnMap } from "./unit_focus.js";
@@ -39,7 +40,12 @@ function paint(values) {
     t.units_count.replace("{n}", values.version.unit_count) + " · " + values.version.label;
   const painted = values.indicator.id + ":" + values.year;
   // Say "painted" once the units are on screen (a canvas draws on the next frame).
-  units.whenDrawn(function () { if (app.current === values) document.body.setAttribute("data-painted", painted); });
+  // The names follow, never before the first paint.
+  units.whenDrawn(function () {
+    if (app.current !== values) return;
+    document.body.setAttribute("data-painted", painted);
+    refreshLabels();
+  });
 }
 
 function syncCirclesControl(values) {  // the switch says what it does for this indicator
