@@ -22,9 +22,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 from urllib.parse import urlencode
 
+from mapapp.core import parsing
 from mapapp.present import classify
 
 LANGS = ("vi", "en")
+INT_LIMIT = 10 ** 9  # any whole-number parameter; ranges are checked by each parameter
 
 
 class BadRequest(ValueError):
@@ -209,9 +211,9 @@ def _parse_int(name: str, text, default: int) -> int:
     if text is None:
         return default
     try:
-        return int(str(text).strip())
-    except ValueError:
-        raise BadRequest(f"{name}={text!r} is not a whole number") from None
+        return parsing.parse_int(text, -INT_LIMIT, INT_LIMIT, name)
+    except parsing.ParseError as error:
+        raise BadRequest(str(error)) from None
 
 
 def with_changes(state: ViewState, **changes) -> ViewState:

@@ -286,7 +286,7 @@ def users_create():
     return redirect(url_for("auth.users", lang=_lang_arg()))
 
 
-@bp.post("/users/<int:user_id>")
+@bp.post("/users/<int(max=2147483647):user_id>")
 @require_role("admin")
 def users_update(user_id: int):
     form = request.form

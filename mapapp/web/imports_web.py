@@ -21,7 +21,7 @@ from pathlib import Path
 from flask import Blueprint, abort, current_app, redirect, render_template, request, send_file, url_for
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from mapapp.core import i18n
+from mapapp.core import i18n, parsing
 from mapapp.ingest import columns, indicator_import, templates, transaction, value_writes
 from mapapp.ingest.undo import undo_import
 from mapapp.store.db import get_engine
@@ -198,7 +198,7 @@ def indicators_preview():
 
 def _indicator_options() -> transaction.Options:
     year_text = (request.form.get("year") or "").strip()
-    year = int(year_text) if year_text.isdigit() else None
+    year = int(year_text) if parsing.is_whole(year_text) and len(year_text) <= 4 else None
     columns = {k[4:]: v for k, v in request.form.items() if k.startswith("col_") and v}
     return _options(year=year, source=(request.form.get("source") or "").strip()[:500], columns=columns)
 
@@ -304,7 +304,7 @@ def boundaries_confirm():
         lambda parsed: boundary_import.apply_boundaries(get_engine(), parsed, options), boundaries_preview)
 
 
-@bp.get("/import/<int:import_id>")
+@bp.get("/import/<int(max=2147483647):import_id>")
 @auth.require_role("editor")
 def detail(import_id: int):
     """One import: who, when, file, checksum, source, counts, warnings and value changes."""
@@ -316,7 +316,7 @@ def detail(import_id: int):
     return _render("import_detail.html", item=item, notice=notice)
 
 
-@bp.post("/import/<int:import_id>/undo")
+@bp.post("/import/<int(max=2147483647):import_id>/undo")
 @auth.require_role("editor")
 def undo(import_id: int):
     """Undo an import (one transaction) and go back to the history."""
@@ -336,7 +336,7 @@ def template():
     group = request.args.get("group", "poverty")
     year_text = request.args.get("year", str(current_app.config.get("DEFAULT_YEAR", 2021)))
     cfg = current_app.config
-    if group not in templates.TEMPLATE_GROUPS or not year_text.isdigit() or not (
+    if group not in templates.TEMPLATE_GROUPS or not parsing.is_whole(year_text) or not (
             cfg["FIRST_YEAR"] <= int(year_text) <= cfg["LAST_YEAR"]):
         return {"error": f"group must be one of {sorted(templates.TEMPLATE_GROUPS)}, year "
                          f"{cfg['FIRST_YEAR']}-{cfg['LAST_YEAR']}"}, 400
