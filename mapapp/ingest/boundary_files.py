@@ -22,6 +22,7 @@ class BoundaryRequest:
     valid_to: str = ""
     crs: str | None = None
     encoding: str | None = None
+    accept_moved: bool = False  # the user confirms that units moved far from their previous boundaries
 
 
 @dataclass
@@ -104,13 +105,22 @@ def _read_frame(data: bytes, filename: str, request: BoundaryRequest, parsed: Pa
         kwargs = {"encoding": "latin1"} if legacy else {}
         frame = pyogrio.read_dataframe(source, layer=layer, **kwargs)
     except Exception as error:  # GDAL reports damaged files with many exception types
-        parsed.error(f"không đọc được tệp / cannot read the file: {error}")
+        parsed.error(f"không đọc được tệp / cannot read the file: {scrub_paths(str(error), tmp, filename)}")
         return None
     if len(frame) == 0:
         parsed.error("tệp không có đối tượng nào / the file has no features")
         return None
     frame.attrs["legacy_read"] = legacy
     return frame
+
+
+def scrub_paths(message: str, folder: Path, filename: str) -> str:
+    """``message`` with the server's temporary paths replaced by the user's file name."""
+    for prefix in ("/vsizip/", "/vsigzip/", ""):
+        for variant in {str(folder), str(folder.resolve())}:
+            message = message.replace(prefix + variant + os.sep + "input" + os.path.splitext(filename)[1].lower(),
+                                      filename).replace(prefix + variant, "")
+    return " ".join(message.split())[:300]
 
 
 def _source_path(path: Path, kind: str, parsed: ParsedBoundaries) -> str | None:

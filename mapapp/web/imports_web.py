@@ -204,7 +204,7 @@ def _indicator_options() -> transaction.Options:
 
 
 def _echo_form() -> dict:
-    keep = ("year", "source", "valid_from", "valid_to", "crs", "encoding")
+    keep = ("year", "source", "valid_from", "valid_to", "crs", "encoding", "accept_moved")
     return {k: request.form.get(k, "") for k in keep}
 
 
@@ -275,7 +275,8 @@ def _boundary_request():
     form = request.form
     return boundary_files.BoundaryRequest(
         valid_from=(form.get("valid_from") or "").strip(), valid_to=(form.get("valid_to") or "").strip(),
-        crs=(form.get("crs") or "").strip() or None, encoding=(form.get("encoding") or "").strip() or None)
+        crs=(form.get("crs") or "").strip() or None, encoding=(form.get("encoding") or "").strip() or None,
+        accept_moved=form.get("accept_moved") == "1")
 
 
 @bp.post("/import/boundaries")
