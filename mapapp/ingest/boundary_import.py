@@ -41,6 +41,7 @@ from mapapp.ingest.transaction import (
     record_import,
     register_undo,
     safe_filename,
+    writing,
 )
 from mapapp.ingest.unit_match import UnitMatcher
 from mapapp.ingest.value_writes import UndoRefused
@@ -323,7 +324,7 @@ def apply_boundaries(engine: sa.Engine, parsed: ParsedBoundaries, options: Optio
     if parsed.errors or not parsed.geoms:
         raise ImportRefused(parsed.errors or [Problem("error", "không có ranh giới / no boundaries", parsed.filename)])
     ensure_schema(engine)
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         summary = {"report": parsed.report_lines(), "counts": {"units": len(parsed.geoms)},
                    "warnings": [p.as_dict() for p in parsed.problems if p.level == "warning"]}
         import_id = record_import(conn, "boundaries", parsed.filename, parsed.checksum, options, summary, None)

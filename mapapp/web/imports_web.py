@@ -188,6 +188,7 @@ def indicators_preview():
     token, data, filename = got
     options = _indicator_options()
     parsed, changes = indicator_import.read_and_plan(get_engine(), data, filename, options)
+    token = _keep_if_usable(token, parsed, bool(parsed.tables))
     with get_engine().connect() as conn:
         from mapapp.store.catalogue import load_catalogue
         catalogue = load_catalogue(conn)
@@ -226,6 +227,8 @@ def _confirm(kind: str, read, apply, preview):
         return _index_page(error=_strings(_lang())["expired"], status=400)
     try:
         import_id = apply(read(*loaded))
+    except transaction.ImportBusy:
+        return _index_page(error=_strings(_lang())["busy"], status=409)
     except transaction.ImportRefused:
         return preview()
     _drop_upload(token)
@@ -254,8 +257,17 @@ def _preview(kind: str, read, options: transaction.Options):
     if isinstance(got, str):
         return _upload_error(got, kind)
     token, data, filename = got
-    return _render("import_preview.html", kind=kind, token=token, parsed=read(data, filename), options=options,
-                   form=_echo_form())
+    parsed = read(data, filename)
+    token = _keep_if_usable(token, parsed, bool(getattr(parsed, "report", {}).get("moved")))
+    return _render("import_preview.html", kind=kind, token=token, parsed=parsed, options=options, form=_echo_form())
+
+
+def _keep_if_usable(token: str, parsed, fixable: bool) -> str:
+    """Delete a refused upload at once (``''``); keep one that can be confirmed or fixed on the preview."""
+    if parsed.errors and not fixable:
+        _drop_upload(token)
+        return ""
+    return token
 
 
 @bp.post("/import/projects/confirm")
