@@ -46,10 +46,34 @@ def network_env(tmp_path):
     return env
 
 
-def test_serve_network_script_is_valid_bash():
-    assert subprocess.run(["bash", "-n", str(REPO_ROOT / "bin" / "serve-network")]).returncode == 0
-    text = (REPO_ROOT / "bin" / "serve-network").read_text()
-    assert "waitress-serve" in text and "mapapp.wsgi:app" in text and "0.0.0.0" in text and "8000" in text
+def _stub(path, body: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("#!/usr/bin/env bash\n" + body + "\n")
+    path.chmod(0o755)
+
+
+@pytest.mark.parametrize("env, expected", [
+    ({}, ["--host", "0.0.0.0", "--port", "8000", "--threads", "32"]),
+    ({"HOST": "127.0.0.1", "PORT": "8123", "THREADS": "4"}, ["--host", "127.0.0.1", "--port", "8123", "--threads", "4"]),
+])
+def test_serve_network_installs_then_runs_waitress_with_the_app(tmp_path, env, expected):
+    """The script run for real, with install, flask and waitress-serve replaced by recorders."""
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "serve-network").write_text((REPO_ROOT / "bin" / "serve-network").read_text())
+    log = tmp_path / "calls.log"
+    _stub(tmp_path / "bin" / "install", f'echo install >> "{log}"')
+    _stub(tmp_path / ".venv" / "bin" / "flask", f'echo "flask $*" >> "{log}"')
+    _stub(tmp_path / ".venv" / "bin" / "waitress-serve", f'echo "waitress $*" >> "{log}"; printf "%s\\n" "$@" > "{tmp_path}/args"')
+    clean = {k: v for k, v in os.environ.items() if k not in ("HOST", "PORT", "THREADS")}
+    done = subprocess.run(["bash", str(tmp_path / "bin" / "serve-network"), "--url-scheme", "https"],
+                          env=clean | env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    calls = log.read_text().splitlines()
+    assert calls[0] == "install" and calls[1].startswith("flask --app mapapp users") and calls[2].startswith("waitress")
+    args = (tmp_path / "args").read_text().splitlines()
+    assert args[:6] == expected and args[-1] == "mapapp.wsgi:app" and "--url-scheme" in args
+    assert "--ident" in args and args[args.index("--ident") + 1] == "mapapp"
+    assert "no editor account yet" in done.stderr  # the stub knows no accounts
 
 
 def test_waitress_serves_the_app_with_threads_and_export_workers(network_env, tmp_path):
