@@ -1,6 +1,7 @@
 """Shared fixtures: a real app on a real SQLite file, a test client, and a real HTTP server."""
 from __future__ import annotations
 
+import os
 import shutil
 import threading
 from pathlib import Path
@@ -14,6 +15,29 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DIR = REPO_ROOT.parent / "shared"
 
 needs_shared = pytest.mark.skipif(not (SHARED_DIR / "geodata").is_dir(), reason="../shared is not present")
+
+#: In CI (``CI`` or ``MAPAPP_REQUIRE_ALL`` set) a skip is a failure: a missing Chromium, waitress,
+#: PostgreSQL or ../shared must break the build, not silently shrink the suite.
+REQUIRE_ALL = bool(os.environ.get("CI") or os.environ.get("MAPAPP_REQUIRE_ALL"))
+
+
+def _fail_skip(report) -> None:
+    if REQUIRE_ALL and report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = f"skipped, but CI runs every test (CI / MAPAPP_REQUIRE_ALL is set): {reason}"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    _fail_skip(outcome.get_result())
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector):
+    outcome = yield
+    _fail_skip(outcome.get_result())
 
 
 def make_app(instance: Path, **overrides):
