@@ -140,3 +140,29 @@ def huge_ring(source: dict) -> bytes:
     features[0]["geometry"] = {"type": "Polygon", "coordinates": [[[-1e308, -1e308], [1e308, -1e308],
                                                                    [1e308, 1e308], [-1e308, -1e308]]]}
     return geojson(features)
+
+
+def zipped(members: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return out.getvalue()
+
+
+def shapefile_bomb() -> bytes:
+    """A "shapefile" .zip whose .shp member is 3 MB of zeros (> 1000:1)."""
+    return zipped({"xa.shp": bytes(3 * 1024 * 1024), "xa.dbf": b"", "xa.shx": b""})
+
+
+def shapefile_declared_huge() -> bytes:
+    """A .zip whose .shp member declares 1 GiB (headers patched)."""
+    data = bytearray(zipped({"xa.shp": b"x" * 100, "xa.dbf": b"", "xa.shx": b""}))
+    name = b"xa.shp"
+    for signature, size_at, name_at in ((b"PK\x03\x04", 22, 30), (b"PK\x01\x02", 24, 46)):
+        start = 0
+        while (start := data.find(signature, start)) >= 0:
+            if data[start + name_at:start + name_at + len(name)] == name:
+                data[start + size_at:start + size_at + 4] = struct.pack("<I", 1 << 30)
+            start += 4
+    return bytes(data)

@@ -158,21 +158,25 @@ def _source() -> dict:
 
 
 BOUNDARY_CASES = {
-    "lat-95": (lambda: hf.one_vertex(_source(), lat=95.0), ("WGS 84",)),
-    "lon-190": (lambda: hf.one_vertex(_source(), lon=190.0), ("WGS 84",)),
-    "plus-400": (lambda: hf.shifted(_source(), dlon=400.0), ("WGS 84",)),
-    "ring-1e308": (lambda: hf.huge_ring(_source()), ("not finite",)),
-    "broken-json": (lambda: b'{"type": "FeatureCollection", "features": [', ("cannot read",)),
-    "not-geojson": (lambda: b"\x00\x01 binary", ("cannot read",)),
-    "empty": (lambda: hf.geojson([]), ("no features",)),
+    "lat-95": ("xa.geojson", lambda: hf.one_vertex(_source(), lat=95.0), ("WGS 84",)),
+    "lon-190": ("xa.geojson", lambda: hf.one_vertex(_source(), lon=190.0), ("WGS 84",)),
+    "plus-400": ("xa.geojson", lambda: hf.shifted(_source(), dlon=400.0), ("WGS 84",)),
+    "ring-1e308": ("xa.geojson", lambda: hf.huge_ring(_source()), ("not finite",)),
+    "broken-json": ("xa.geojson", lambda: b'{"type": "FeatureCollection", "features": [', ("cannot read",)),
+    "not-geojson": ("xa.geojson", lambda: b"\x00\x01 binary", ("cannot read",)),
+    "empty": ("xa.geojson", lambda: hf.geojson([]), ("no features",)),
+    "zip-ratio-bomb": ("xa.zip", hf.shapefile_bomb, (":1",)),
+    "zip-declared-1gib": ("xa.zip", hf.shapefile_declared_huge, ("1024 MB",)),
+    "zip-damaged": ("xa.zip", hf.not_a_zip, ("damaged",)),
+    "kml-garbage": ("xa.kml", lambda: b"<kml><Document><Placemark><Polygon>", ("cannot read",)),
 }
 
 
 @pytest.mark.parametrize("case", sorted(BOUNDARY_CASES))
 def test_hostile_boundaries_are_refused_and_not_stored(hostile_app, editor, case):
-    build, words = BOUNDARY_CASES[case]
+    name, build, words = BOUNDARY_CASES[case]
     before = store_state(hostile_app)
-    response = post_file(editor, "boundaries", "xa.geojson", build(), valid_from="2016-01-01",
+    response = post_file(editor, "boundaries", name, build(), valid_from="2016-01-01",
                          valid_to="2019-12-31")
     assert_refused(hostile_app, response, before, *words)
     KINDS_TRIED.add(f"boundary:{case}")
@@ -396,6 +400,51 @@ def test_password_change_ends_other_sessions_and_lifetime_is_checked_on_the_serv
     assert changed.status_code == 302
     assert editor.get("/import").status_code == 302
     assert admin.get("/users").status_code == 200  # the admin's own session goes on
+
+
+@pytest.mark.parametrize("proxies", [0, 1])
+def test_login_limit_counts_the_right_address_and_its_window_with_an_injected_clock(tmp_path, proxies):
+    """Without TRUSTED_PROXIES a forged X-Forwarded-For never escapes the limit; with 1 it names the client."""
+    app = make_app(tmp_path, TRUSTED_PROXIES=proxies, SEED_ON_START=False)
+    add_user(app, "khanh", "editor")
+    now = [time.time()]
+    app.config["CLOCK"] = lambda: now[0]
+    client = app.test_client()
+
+    def attempt(forwarded: str, password: str = "sai mật khẩu") -> int:
+        token = csrf_of(client.get("/login").get_data(as_text=True))
+        return client.post("/login", data={"username": "khanh", "password": password, "csrf_token": token},
+                           headers={"X-Forwarded-For": forwarded}).status_code
+
+    assert [attempt(f"10.0.0.{i}") for i in range(5)] == [401] * 5
+    sixth = attempt("10.0.0.99")
+    assert sixth == (429 if proxies == 0 else 401)  # a new forwarded address is a new client only behind a proxy
+    now[0] += 901  # the window (900 s) has passed
+    assert attempt("10.0.0.1", TEST_PASSWORD) == 302
+    KINDS_TRIED.add(f"auth:forwarded-for-{proxies}")
+
+
+def test_login_and_account_forms_take_any_fields_without_500(hostile_app):
+    client = hostile_app.test_client()
+    admin = client_as(hostile_app, "admin", "quantri")
+    before = store_state(hostile_app)
+
+    @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    @given(form=st.dictionaries(st.sampled_from(["username", "password", "password2", "role", "active", "next"]),
+                                form_values, max_size=5),
+           target=st.sampled_from(["/login", "/logout", "/users/1", "/users/99999999999"]))
+    def check(form, target):
+        who = client if target in ("/login", "/logout") else admin
+        token = csrf_of(who.get("/login").get_data(as_text=True))
+        response = who.post(target, data=dict(form, csrf_token=token))
+        assert response.status_code < 500, (target, form)
+        if target == "/login":
+            assert response.status_code in (400, 401, 429)  # no random form ever logs in
+
+    check()
+    after = store_state(hostile_app)
+    assert {k: v for k, v in after.items() if k != "users"} == {k: v for k, v in before.items() if k != "users"}
+    KINDS_TRIED.update({"form:login", "form:users"})
 
 
 def test_concurrent_confirms_serialise_never_500(fresh_app):

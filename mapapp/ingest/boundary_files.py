@@ -8,6 +8,7 @@ from pathlib import Path
 
 from mapapp.geo import boundaries
 from mapapp.geo.units import Unit
+from mapapp.ingest import workbooks
 from mapapp.ingest.boundary_crs import _crs_label, _is_wgs84_like, resolve_crs, transformation_of
 from mapapp.ingest.transaction import Problem
 
@@ -128,8 +129,12 @@ def _source_path(path: Path, kind: str, parsed: ParsedBoundaries) -> str | None:
         return str(path)
     try:
         with zipfile.ZipFile(path) as archive:
+            workbooks.check_archive(archive)
             shapes = [n for n in archive.namelist() if n.lower().endswith(".shp") and not n.startswith("__MACOSX")]
-    except zipfile.BadZipFile:
+    except workbooks.ReadLimit as error:
+        parsed.error(str(error))
+        return None
+    except (zipfile.BadZipFile, ValueError, OSError):
         parsed.error("tệp .zip hỏng / the .zip file is damaged")
         return None
     if not shapes:
