@@ -273,7 +273,7 @@ def _measure(parsed: ParsedBoundaries, previous: tuple[str, dict] | None) -> Non
                          overlaps=sorted(overlaps, key=lambda p: -p[2]))
     if previous:
         parsed.report["previous"] = _against_previous(parsed, *previous)
-        if parsed.report["previous"]["min_iou"] < IOU_WARNING:
+        if boundary_checks.MIN_IOU <= parsed.report["previous"]["min_iou"] < IOU_WARNING:  # below: an error
             p = parsed.report["previous"]
             parsed.warn(f"ranh giới khác nhiều so với phiên bản {p['version']} (xã {p['worst']}: IoU "
                         f"{p['min_iou']:.2f}) / boundaries differ much from the previous version")
