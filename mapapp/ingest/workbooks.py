@@ -123,9 +123,6 @@ def _read_sheets(archive: zipfile.ZipFile, limits: Limits, make_row) -> list[tup
     rows_seen, cells_seen, sheets = 0, 0, []
     try:
         for ws in book.worksheets:
-            declared = _declared_rows(ws)
-            if rows_seen + declared > limits.rows:
-                raise _too_many_rows(ws.title, rows_seen + declared, limits)
             rows = []
             for number, values in enumerate(ws.iter_rows(values_only=True), start=1):
                 rows_seen += 1
@@ -181,11 +178,6 @@ def count_sheet_tags(archive: zipfile.ZipFile, limits: Limits) -> tuple[int, int
                 if not chunk:
                     break
     return rows, cells
-
-
-def _declared_rows(ws) -> int:
-    """The rows the sheet's ``<dimension>`` declares (0 when absent): a quick first refusal."""
-    return ws.max_row if isinstance(ws.max_row, int) and ws.max_row > 0 else 0
 
 
 def _too_many_rows(title: str, count: int, limits: Limits) -> ReadLimit:
