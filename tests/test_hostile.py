@@ -432,7 +432,8 @@ def test_login_and_account_forms_take_any_fields_without_500(hostile_app):
     @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), database=None)
     @given(form=st.dictionaries(st.sampled_from(["username", "password", "password2", "role", "active", "next"]),
                                 form_values, max_size=5),
-           target=st.sampled_from(["/login", "/logout", "/users/1", "/users/99999999999"]))
+           target=st.sampled_from(["/login", "/logout", "/users/1", "/users/99999999999", "/import/1/undo",
+                                   "/import/99999999999999999999/undo", "/users"]))
     def check(form, target):
         who = client if target in ("/login", "/logout") else admin
         token = csrf_of(who.get("/login").get_data(as_text=True))
@@ -444,7 +445,7 @@ def test_login_and_account_forms_take_any_fields_without_500(hostile_app):
     check()
     after = store_state(hostile_app)
     assert {k: v for k, v in after.items() if k != "users"} == {k: v for k, v in before.items() if k != "users"}
-    KINDS_TRIED.update({"form:login", "form:users"})
+    KINDS_TRIED.update({"form:login", "form:users", "form:undo"})
 
 
 def test_concurrent_confirms_serialise_never_500(fresh_app):
