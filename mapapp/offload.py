@@ -12,7 +12,8 @@ back unchanged. Everything else is served in the server's own process.
 
 Workers are started with ``spawn`` (never ``fork`` from a threaded server) and run at a
 lower CPU priority (``nice`` +10): when the machine is busy the map and the API go
-first and an export waits a little longer. If the pool breaks (a worker killed), it is
+first and an export waits a little longer. Each worker watches its server and exits
+when it is gone, however it stopped (:func:`_exit_with_parent`). If the pool breaks (a worker killed), it is
 rebuilt and the request is served in process.
 
 A server thread waits while its export renders; so that exports can never take every
@@ -21,9 +22,11 @@ for at once: one more answers 503 "busy, try again in a few seconds" at once.
 """
 from __future__ import annotations
 
+import atexit
 import io
 import logging
 import os
+import signal
 import sys
 import threading
 from concurrent.futures import ProcessPoolExecutor
@@ -41,12 +44,35 @@ BUSY_PAGE = ("<!DOCTYPE html><html lang=\"vi\"><meta charset=\"utf-8\"><title>50
              "<p>Máy chủ đang bận xuất nhiều bản đồ. Hãy thử lại sau vài giây.</p>"
              "<p lang=\"en\">The server is busy with other map exports: try again in a few seconds.</p></html>")
 _APP = None
+_LIVE: list = []  # the offloads of this process, whose workers a SIGTERM/SIGINT stops
+
+
+def _exit_with_parent() -> None:
+    """In a worker process: a daemon thread that ends the process as soon as the server is gone.
+
+    ``multiprocessing.parent_process().join()`` waits on the parent's sentinel (a pipe on
+    Unix, a process handle on Windows): it returns however the server stopped — SIGTERM,
+    SIGINT or ``kill -9`` — so no worker is left running (≈170 MB each) without its server.
+    """
+    from multiprocessing import parent_process
+
+    parent = parent_process()
+    if parent is None:  # pragma: no cover - not started by multiprocessing
+        return
+
+    def watch():
+        parent.join()
+        os._exit(0)
+
+    threading.Thread(target=watch, name="mapapp-parent-watch", daemon=True).start()
 
 
 def _init_worker(config: dict | None, secret_key: str) -> None:
-    """In a worker process: build the same app (no seeding: the server did it)."""
+    """In a worker process: build the same app (no seeding: the server did it); exit with the server."""
     global _APP
+    _exit_with_parent()
     from mapapp import create_app
+
 
     try:
         os.nice(WORKER_NICE)
@@ -104,6 +130,8 @@ class ExportOffload:
         self._slots = threading.BoundedSemaphore(self.max_pending)
         self._lock = threading.Lock()
         self.pool = self._new_pool()
+        _LIVE.append(self)
+        atexit.register(self.close)
         for future in [self.pool.submit(_ping) for _ in range(processes)]:  # start the workers now
             future.add_done_callback(lambda f: f.exception())
 
@@ -142,7 +170,15 @@ class ExportOffload:
             response = self.app.process_response(response)
         return response(environ, start_response)
 
+    def stop_workers(self) -> None:
+        """End the worker processes now (on SIGTERM/SIGINT of the server), busy or not."""
+        for process in list((getattr(self.pool, "_processes", None) or {}).values()):
+            process.terminate()
+
     def close(self) -> None:
+        """Stop the workers (also at interpreter exit; after ``kill -9`` they stop by themselves)."""
+        if self in _LIVE:
+            _LIVE.remove(self)
         self.pool.shutdown(wait=True, cancel_futures=True)
 
 
@@ -165,4 +201,27 @@ def build(config: dict | None = None, export_processes: int | None = None):
         export_processes = int(configured) if configured not in (None, "") else default_export_processes()
     if export_processes <= 0:
         return flask_app
+    _exit_on_sigterm()
     return ExportOffload(flask_app, export_processes, config)
+
+
+def _exit_on_sigterm() -> None:
+    """On SIGTERM or SIGINT, stop the workers first, then exit as the signal would have.
+
+    Without this the interpreter's exit waits for the pool, which waits for busy (or still
+    starting) workers, which wait for nothing: the server would hang until they finish.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return
+    defaults = {signal.SIGTERM: (signal.SIG_DFL, None), signal.SIGINT: (signal.default_int_handler,)}
+    for signum, untouched in defaults.items():
+        if signal.getsignal(signum) in untouched:
+            signal.signal(signum, _stop_and_exit)
+
+
+def _stop_and_exit(signum, _frame) -> None:
+    for offload in list(_LIVE):
+        offload.stop_workers()
+    if signum == signal.SIGINT:
+        raise KeyboardInterrupt
+    sys.exit(128 + signum)

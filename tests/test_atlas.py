@@ -9,6 +9,7 @@ import csv
 import gzip
 import io
 import json
+import re
 import shutil
 
 import numpy as np
@@ -219,11 +220,26 @@ def test_the_district_ranking_has_no_parent_column(client):
     assert "Thuộc" not in text.splitlines()[0]
 
 
-@pytest.mark.parametrize("path", ["/ranking?indicator=poverty_rate&year=2021", "/compare?indicator=poverty_rate&year=2016&year2=2024",
+ATLAS_AREA = "Tỉnh Quảng Trị (141 xã, phường, thị trấn; ranh giới 2008)"
+
+
+@pytest.mark.parametrize("path", ["/ranking?indicator=poverty_rate&year=2021", "/compare?indicator=poverty_rate&year=2016&compare=2024",
                                   "/district", "/export.svg?indicator=poverty_rate&year=2021"])
 def test_the_other_pages_work_on_the_atlas(atlas_client, path):
     response = atlas_client.get(path)
-    assert response.status_code == 200, response.get_data(as_text=True)[:400]
+    text = response.get_data(as_text=True)
+    assert response.status_code == 200, text[:400]
+    title = re.search(r"<title>(.*?)</title>", text, re.S).group(1)
+    assert ATLAS_AREA in title, title  # the page is the atlas's, not the district's
+
+
+def test_the_atlas_twins_hold_every_commune(atlas_client):
+    ranking = atlas_client.get("/ranking.json?indicator=poverty_rate&year=2021").get_json()
+    assert len(ranking["rows"]) == 141
+    compared = atlas_client.get("/compare.json?indicator=poverty_rate&year=2016&compare=2024").get_json()
+    assert compared["years"] == [2016, 2024]
+    assert len(compared["left"]["records"]) == len(compared["right"]["records"]) == 141
+    assert compared["left"]["area"] == ATLAS_AREA
 
 
 def test_the_shared_folder_is_only_referenced():

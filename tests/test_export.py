@@ -137,6 +137,28 @@ def test_pdf_illustrative_data_is_stamped(client):
     assert _squash(values["title"]) in text
 
 
+def _stamp_pixels(png: bytes):
+    """Pixels of the stamp's red (#b2182b at 45 %) on a map drawn in blues: (count, x span, y span) in pixels."""
+    import numpy as np
+
+    rgb = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
+    red = (rgb[..., 0] > rgb[..., 1] + 40) & (rgb[..., 0] > rgb[..., 2] + 30)
+    ys, xs = np.nonzero(red)
+    return int(red.sum()), (int(xs.max() - xs.min()) if len(xs) else 0), (int(ys.max() - ys.min()) if len(ys) else 0)
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_png_illustrative_data_is_stamped_across_the_map(client, lang):
+    """The stamp found by its pixels: red text across the map on illustrative data, none on official data."""
+    query = f"palette=Blues&projects=0&dpi=72&lang={lang}"
+    stamped = client.get(f"/export.png?indicator=poverty_rate&year=2021&{query}")
+    official = client.get(f"/export.png?indicator=population_density&year=2022&{query}")
+    width, height = Image.open(io.BytesIO(stamped.data)).size
+    count, x_span, y_span = _stamp_pixels(stamped.data)
+    assert count > 500 and x_span > 0.3 * width and y_span > 0.3 * height, (count, x_span, y_span)
+    assert _stamp_pixels(official.data)[0] < 20
+
+
 def test_stamp_cannot_be_disabled(client):
     for extra in ("&illustrative=0", "&stamp=0", "&projects=0", "&lang=vi&palette=Blues"):
         text = _squash(_pdf_text(client.get(f"/export.pdf?indicator=poverty_rate&year=2021{extra}").data))

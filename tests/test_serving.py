@@ -13,6 +13,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 from conftest import REPO_ROOT, SHARED_DIR, TEST_PASSWORD, add_user, csrf_of, needs_shared, store_url
@@ -21,7 +22,7 @@ from werkzeug.test import Client
 from mapapp import offload
 
 pytestmark = needs_shared
-WAITRESS = REPO_ROOT / ".venv" / "bin" / "waitress-serve"
+WAITRESS = Path(sys.executable).parent / "waitress-serve"  # beside the Python that runs the tests
 FLASK = [sys.executable, "-m", "flask", "--app", "mapapp"]
 
 
@@ -45,14 +46,38 @@ def network_env(tmp_path):
     return env
 
 
-def test_serve_network_script_is_valid_bash():
-    assert subprocess.run(["bash", "-n", str(REPO_ROOT / "bin" / "serve-network")]).returncode == 0
-    text = (REPO_ROOT / "bin" / "serve-network").read_text()
-    assert "waitress-serve" in text and "mapapp.wsgi:app" in text and "0.0.0.0" in text and "8000" in text
+def _stub(path, body: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("#!/usr/bin/env bash\n" + body + "\n")
+    path.chmod(0o755)
 
 
-@pytest.mark.skipif(not WAITRESS.exists(), reason="waitress is not installed (bin/install)")
+@pytest.mark.parametrize("env, expected", [
+    ({}, ["--host", "0.0.0.0", "--port", "8000", "--threads", "32"]),
+    ({"HOST": "127.0.0.1", "PORT": "8123", "THREADS": "4"}, ["--host", "127.0.0.1", "--port", "8123", "--threads", "4"]),
+])
+def test_serve_network_installs_then_runs_waitress_with_the_app(tmp_path, env, expected):
+    """The script run for real, with install, flask and waitress-serve replaced by recorders."""
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "serve-network").write_text((REPO_ROOT / "bin" / "serve-network").read_text())
+    log = tmp_path / "calls.log"
+    _stub(tmp_path / "bin" / "install", f'echo install >> "{log}"')
+    _stub(tmp_path / ".venv" / "bin" / "flask", f'echo "flask $*" >> "{log}"')
+    _stub(tmp_path / ".venv" / "bin" / "waitress-serve", f'echo "waitress $*" >> "{log}"; printf "%s\\n" "$@" > "{tmp_path}/args"')
+    clean = {k: v for k, v in os.environ.items() if k not in ("HOST", "PORT", "THREADS")}
+    done = subprocess.run(["bash", str(tmp_path / "bin" / "serve-network"), "--url-scheme", "https"],
+                          env=clean | env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    calls = log.read_text().splitlines()
+    assert calls[0] == "install" and calls[1].startswith("flask --app mapapp users") and calls[2].startswith("waitress")
+    args = (tmp_path / "args").read_text().splitlines()
+    assert args[:6] == expected and args[-1] == "mapapp.wsgi:app" and "--url-scheme" in args
+    assert "--ident" in args and args[args.index("--ident") + 1] == "mapapp"
+    assert "no editor account yet" in done.stderr  # the stub knows no accounts
+
+
 def test_waitress_serves_the_app_with_threads_and_export_workers(network_env, tmp_path):
+    assert WAITRESS.exists(), f"waitress is not installed beside {sys.executable} (bin/install): this test must run"
     created = subprocess.run(FLASK + ["create-user", "bientap", "--role", "editor", "--password-stdin"],
                              input=TEST_PASSWORD + "\n", env=network_env, cwd=REPO_ROOT, capture_output=True,
                              text=True, timeout=300)
@@ -163,3 +188,66 @@ def test_export_offload_answers_like_the_app_and_keeps_sessions(tmp_path):
     finally:
         wrapped.close()
     assert offload.build(dict(config, SEED_ON_START=False), export_processes=0).__class__.__name__ == "Flask"
+
+
+SERVER_SCRIPT = """
+import sys, time
+from mapapp import offload
+app = offload.build({"DATABASE_URL": sys.argv[1], "SHARED_DIR": sys.argv[2], "CACHE_DIR": sys.argv[3]},
+                    export_processes=2)
+for future in [app.pool.submit(offload._ping) for _ in range(4)]:
+    assert future.result(timeout=300)
+print("ready", flush=True)
+time.sleep(600)
+"""
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return open(f"/proc/{pid}/cmdline", "rb").read().replace(b"\0", b" ").decode()[:200]
+    except OSError:
+        return "?"
+
+
+def _threads(pid: int) -> int:
+    try:
+        status = open(f"/proc/{pid}/status").read()
+    except OSError:
+        return 0
+    return int(re.search(r"^Threads:\s+(\d+)", status, re.M).group(1))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGINT, signal.SIGKILL], ids=["term", "int", "kill-9"])
+def test_export_workers_exit_with_their_server_however_it_stops(tmp_path, how):
+    """Workers (≈170 MB each) never outlive the server: SIGTERM, SIGINT or kill -9, within 5 s."""
+    url = f"sqlite:///{tmp_path}/mapapp.sqlite"
+    proc = subprocess.Popen([sys.executable, "-c", SERVER_SCRIPT, url, str(SHARED_DIR), str(tmp_path / "cache")],
+                            cwd=REPO_ROOT, env=dict(os.environ, PYTHONPATH=str(REPO_ROOT)), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "ready", proc.stdout.read()
+        deadline = time.monotonic() + 300
+        while len([pid for pid in children_of(proc.pid) if _threads(pid) >= 2]) < 2:  # both watchers started
+            assert time.monotonic() < deadline, children_of(proc.pid)
+            time.sleep(0.2)
+        workers = children_of(proc.pid)  # 2 workers (+ multiprocessing's resource tracker)
+        proc.send_signal(how)
+        deadline = time.monotonic() + 5
+        while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        left = [pid for pid in workers if _alive(pid)]
+        assert left == [], f"workers {left} outlived their server ({how.name}): {[_cmdline(p) for p in left]}"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=30)
+        for pid in children_of(proc.pid):
+            os.kill(pid, signal.SIGKILL)

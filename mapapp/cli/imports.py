@@ -156,16 +156,21 @@ def import_projects_command(file: Path, source, who, dry_run) -> None:
 @click.option("--crs", default=None, help="Hệ tọa độ khi tệp không ghi / CRS when the file has none, e.g. EPSG:9212.")
 @click.option("--encoding", default=None, help="Bảng mã thuộc tính / attribute encoding: tcvn3, vni, utf-8, cp1258.")
 @click.option("--source", default="", help="Nguồn ranh giới / where the boundaries come from.")
+@click.option("--accept-moved", is_flag=True,
+              help="Xác nhận xã đã dời xa ranh giới trước (IoU < 0,5) / confirm units moved far from their previous "
+                   "boundaries (IoU < 0.5).")
 @click.option("--who", default=None)
 @click.option("--dry-run", is_flag=True)
 @with_appcontext
-def import_boundaries_command(file: Path, valid_from, valid_to, crs, encoding, source, who, dry_run) -> None:
+def import_boundaries_command(file: Path, valid_from, valid_to, crs, encoding, source, accept_moved, who,
+                              dry_run) -> None:
     """Nhập ranh giới xã / import commune boundaries (GeoJSON, zipped Shapefile, GeoPackage, KML)."""
     from mapapp.ingest import boundary_files, boundary_import
     from mapapp.store.db import get_engine
 
     options = transaction.options_from_config(current_app.config, source=source, who=_who(who))
-    request = boundary_files.BoundaryRequest(valid_from=valid_from, valid_to=valid_to, crs=crs, encoding=encoding)
+    request = boundary_files.BoundaryRequest(valid_from=valid_from, valid_to=valid_to, crs=crs, encoding=encoding,
+                                             accept_moved=accept_moved)
     engine = get_engine()
     parsed = boundary_import.read_boundary_file(engine, _read(file), file.name, request, options,
                                                 progress=_progress)

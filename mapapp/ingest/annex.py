@@ -15,9 +15,9 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from mapapp.ingest import encodings
+from mapapp.ingest import encodings, workbooks
 
-MAX_ROWS = 200_000
+LIMITS = workbooks.Limits()  # rows and cells of a whole file; tests lower it
 HEADER_SCAN_ROWS = 40
 
 
@@ -134,23 +134,14 @@ def read_sheets(data: bytes, filename: str) -> tuple[list[Sheet], str]:
 
 
 def _read_xlsx(data: bytes) -> list[Sheet]:
-    import zipfile
-
-    import openpyxl
+    def make_row(number: int, values: tuple) -> list[Cell]:
+        return [Cell(number, c, v, cell_text(v)) for c, v in enumerate(values, start=1)]
 
     try:
-        book = openpyxl.load_workbook(io.BytesIO(data), data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError) as error:
-        raise TableError(f"không đọc được tệp Excel (.xlsx) / cannot read the .xlsx file: {error}") from None
-    sheets = []
-    for ws in book.worksheets:
-        if ws.max_row > MAX_ROWS:
-            raise TableError(f"trang '{ws.title}' có quá nhiều dòng / too many rows ({ws.max_row})")
-        rows = [[Cell(r, c, v, cell_text(v)) for c, v in enumerate(values, start=1)]
-                for r, values in enumerate(ws.iter_rows(values_only=True), start=1)]
-        merged = [(m.min_row, m.min_col, m.max_row, m.max_col) for m in ws.merged_cells.ranges]
-        sheets.append(Sheet(ws.title, _dense(rows), merged))
-    return sheets
+        read = workbooks.read_xlsx(data, LIMITS, make_row)
+    except (workbooks.DamagedFile, workbooks.ReadLimit) as error:
+        raise TableError(str(error)) from None
+    return [Sheet(title, _dense(rows), merged) for title, rows, merged in read]
 
 
 def _read_xls(data: bytes) -> list[Sheet]:
@@ -159,9 +150,18 @@ def _read_xls(data: bytes) -> list[Sheet]:
     try:
         book = xlrd.open_workbook(file_contents=data, formatting_info=True)
     except Exception as error:  # xlrd raises many unrelated types for damaged files
-        raise TableError(f"không đọc được tệp Excel cũ (.xls) / cannot read the .xls file: {error}") from None
-    sheets = []
+        detail = " ".join(str(error).split())[:200] or type(error).__name__
+        raise TableError(f"không đọc được tệp Excel cũ (.xls), tệp hỏng ({detail}); hãy mở bằng Excel và lưu lại / "
+                         f"cannot read the .xls file: it is damaged ({detail}); open it in Excel and save it "
+                         f"again") from None
+    sheets, cells = [], 0
     for sh in book.sheets():
+        cells += sh.nrows * sh.ncols
+        if sh.nrows > LIMITS.rows or cells > LIMITS.cells:
+            raise TableError(f"trang '{sh.name}' quá lớn ({sh.nrows:,} dòng × {sh.ncols:,} cột; giới hạn "
+                             f"{LIMITS.rows:,} dòng, {LIMITS.cells:,} ô) / sheet '{sh.name}' is too large "
+                             f"({sh.nrows:,} rows × {sh.ncols:,} columns; limits {LIMITS.rows:,} rows, "
+                             f"{LIMITS.cells:,} cells)")
         rows = []
         for r in range(sh.nrows):
             rows.append([Cell(r + 1, c + 1, v, cell_text(v))
@@ -191,11 +191,13 @@ def _read_csv(data: bytes) -> tuple[list[Sheet], str]:
     except csv.Error:
         delimiter = ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    rows = []
+    rows, cells = [], 0
     try:
         for r, values in enumerate(reader, start=1):
-            if r > MAX_ROWS:
-                raise TableError(f"quá nhiều dòng / too many rows (> {MAX_ROWS})")
+            cells += len(values)
+            if r > LIMITS.rows or cells > LIMITS.cells:
+                raise TableError(f"tệp CSV quá lớn (giới hạn {LIMITS.rows:,} dòng, {LIMITS.cells:,} ô) / the CSV "
+                                 f"file is too large (limits {LIMITS.rows:,} rows, {LIMITS.cells:,} cells)")
             rows.append([Cell(r, c, v, cell_text(v)) for c, v in enumerate(values, start=1)])
     except csv.Error as error:
         raise TableError(f"tệp CSV hỏng / malformed CSV: {error}") from None
@@ -213,6 +215,9 @@ def decode_text(data: bytes) -> tuple[str, str]:
         return unicodedata.normalize("NFC", data[3:].decode("utf-8", errors="replace")), "utf-8-sig"
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         return unicodedata.normalize("NFC", data.decode("utf-16", errors="replace")), "utf-16"
+    utf16 = _utf16_without_bom(data)
+    if utf16:
+        return unicodedata.normalize("NFC", data.decode(utf16, errors="replace")), f"{utf16} (không có BOM / no BOM)"
     try:
         return unicodedata.normalize("NFC", data.decode("utf-8")), "utf-8"
     except UnicodeDecodeError:
@@ -221,6 +226,19 @@ def decode_text(data: bytes) -> tuple[str, str]:
     best, _scores = encodings.detect(latin.split(), None)
     best = "cp1258" if best == "utf-8" else best
     return encodings.fix_text(latin, best), best
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """"utf-16-le" or "utf-16-be" when zero bytes fill one of the byte positions (text saved as UTF-16)."""
+    sample = data[:4096]
+    if len(sample) < 4 or b"\x00" not in sample:
+        return None
+    even, odd = sample[0::2], sample[1::2]
+    if odd.count(0) > 0.3 * len(odd) and even.count(0) < 0.05 * len(even):
+        return "utf-16-le"
+    if even.count(0) > 0.3 * len(even) and odd.count(0) < 0.05 * len(odd):
+        return "utf-16-be"
+    return None
 
 
 def _dense(rows: list[list[Cell]]) -> list[list[Cell]]:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from mapapp.geo import boundaries
 from mapapp.geo.units import Unit
+from mapapp.ingest import workbooks
 from mapapp.ingest.boundary_crs import _crs_label, _is_wgs84_like, resolve_crs, transformation_of
 from mapapp.ingest.transaction import Problem
 
@@ -22,6 +23,7 @@ class BoundaryRequest:
     valid_to: str = ""
     crs: str | None = None
     encoding: str | None = None
+    accept_moved: bool = False  # the user confirms that units moved far from their previous boundaries
 
 
 @dataclass
@@ -104,7 +106,7 @@ def _read_frame(data: bytes, filename: str, request: BoundaryRequest, parsed: Pa
         kwargs = {"encoding": "latin1"} if legacy else {}
         frame = pyogrio.read_dataframe(source, layer=layer, **kwargs)
     except Exception as error:  # GDAL reports damaged files with many exception types
-        parsed.error(f"không đọc được tệp / cannot read the file: {error}")
+        parsed.error(f"không đọc được tệp / cannot read the file: {scrub_paths(str(error), tmp, filename)}")
         return None
     if len(frame) == 0:
         parsed.error("tệp không có đối tượng nào / the file has no features")
@@ -113,13 +115,26 @@ def _read_frame(data: bytes, filename: str, request: BoundaryRequest, parsed: Pa
     return frame
 
 
+def scrub_paths(message: str, folder: Path, filename: str) -> str:
+    """``message`` with the server's temporary paths replaced by the user's file name."""
+    for prefix in ("/vsizip/", "/vsigzip/", ""):
+        for variant in {str(folder), str(folder.resolve())}:
+            message = message.replace(prefix + variant + os.sep + "input" + os.path.splitext(filename)[1].lower(),
+                                      filename).replace(prefix + variant, "")
+    return " ".join(message.split())[:300]
+
+
 def _source_path(path: Path, kind: str, parsed: ParsedBoundaries) -> str | None:
     if kind != "shapefile":
         return str(path)
     try:
         with zipfile.ZipFile(path) as archive:
+            workbooks.check_archive(archive)
             shapes = [n for n in archive.namelist() if n.lower().endswith(".shp") and not n.startswith("__MACOSX")]
-    except zipfile.BadZipFile:
+    except workbooks.ReadLimit as error:
+        parsed.error(str(error))
+        return None
+    except (zipfile.BadZipFile, ValueError, OSError):
         parsed.error("tệp .zip hỏng / the .zip file is damaged")
         return None
     if not shapes:

@@ -22,11 +22,13 @@ import re
 import tempfile
 from pathlib import Path
 
+import shapely
+import shapely.errors
 import sqlalchemy as sa
 
 from mapapp.geo import boundaries
 from mapapp.geo.units import Unit, load_units
-from mapapp.ingest import encodings
+from mapapp.ingest import boundary_checks, encodings
 from mapapp.ingest.annex import fold
 from mapapp.ingest.boundary_crs import _project
 from mapapp.ingest.boundary_files import BoundaryRequest, FeatureInfo, ParsedBoundaries, _read_frame, _reproject
@@ -39,6 +41,7 @@ from mapapp.ingest.transaction import (
     record_import,
     register_undo,
     safe_filename,
+    writing,
 )
 from mapapp.ingest.unit_match import UnitMatcher
 from mapapp.ingest.value_writes import UndoRefused
@@ -73,17 +76,24 @@ def read_boundary_file(engine: sa.Engine, data: bytes, filename: str, request: B
         return parsed
     with tempfile.TemporaryDirectory(prefix="mapapp-boundary-") as tmp:
         frame = _read_frame(data, filename, request, parsed, Path(tmp))
-    if frame is None or parsed.errors:
+    if frame is None or parsed.errors or not boundary_checks.check_finite(frame, parsed):
         return parsed
     if progress:
         progress("read", len(frame), len(frame))
-    frame = _reproject(frame, request, parsed)
-    if frame is None:
+    raw, frame = frame, _reproject(frame, request, parsed)
+    if frame is None or not boundary_checks.check_geographic(raw, request.crs, parsed) \
+            or not boundary_checks.check_wgs84(frame, parsed):
         return parsed
-    _decode_and_match(frame, registry, request, options, parsed)
-    if parsed.errors:
+    try:
+        _decode_and_match(frame, registry, request, options, parsed)
+        if parsed.errors:
+            return parsed
+        _measure(parsed, previous)
+    except shapely.errors.GEOSException as error:
+        parsed.error(f"hình học không xử lý được / the geometry cannot be processed ({error}): kiểm tra tệp / "
+                     f"check the file in a GIS")
         return parsed
-    _measure(parsed, previous)
+    boundary_checks.check_moved(parsed, request.accept_moved)
     if progress:
         progress("check", len(frame), len(frame))
     return parsed
@@ -263,7 +273,7 @@ def _measure(parsed: ParsedBoundaries, previous: tuple[str, dict] | None) -> Non
                          overlaps=sorted(overlaps, key=lambda p: -p[2]))
     if previous:
         parsed.report["previous"] = _against_previous(parsed, *previous)
-        if parsed.report["previous"]["min_iou"] < IOU_WARNING:
+        if boundary_checks.MIN_IOU <= parsed.report["previous"]["min_iou"] < IOU_WARNING:  # below: an error
             p = parsed.report["previous"]
             parsed.warn(f"ranh giới khác nhiều so với phiên bản {p['version']} (xã {p['worst']}: IoU "
                         f"{p['min_iou']:.2f}) / boundaries differ much from the previous version")
@@ -314,7 +324,7 @@ def apply_boundaries(engine: sa.Engine, parsed: ParsedBoundaries, options: Optio
     if parsed.errors or not parsed.geoms:
         raise ImportRefused(parsed.errors or [Problem("error", "không có ranh giới / no boundaries", parsed.filename)])
     ensure_schema(engine)
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         summary = {"report": parsed.report_lines(), "counts": {"units": len(parsed.geoms)},
                    "warnings": [p.as_dict() for p in parsed.problems if p.level == "warning"]}
         import_id = record_import(conn, "boundaries", parsed.filename, parsed.checksum, options, summary, None)

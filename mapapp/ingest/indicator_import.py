@@ -31,6 +31,7 @@ from mapapp.ingest.transaction import (
     record_import,
     safe_filename,
     source_id_for,
+    writing,
 )
 from mapapp.ingest.unit_match import UnitMatcher
 from mapapp.ingest.value_writes import Entry, Loc, plan, summarise, write_values
@@ -550,7 +551,7 @@ def apply_indicator_import(engine: sa.Engine, parsed: Parsed, options: Options, 
     if parsed.errors:
         raise ImportRefused(parsed.errors)
     ensure_schema(engine)
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         changes = plan(conn, parsed.entries, options.source)
         counts = summarise(changes)
         summary = {"counts": counts, "tables": parsed.tables,

@@ -31,6 +31,7 @@ from mapapp.ingest.transaction import (
     register_undo,
     safe_filename,
     source_id_for,
+    writing,
 )
 from mapapp.ingest.unit_match import UnitMatcher
 from mapapp.ingest.value_writes import Change, Entry, Loc, write_values
@@ -429,7 +430,7 @@ def apply_projects(engine: sa.Engine, parsed: ParsedProjects, options: Options, 
     if parsed.errors or not parsed.projects:
         raise ImportRefused(parsed.errors or [Problem("error", "không có dự án nào / no project", parsed.filename)])
     ensure_schema(engine)
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         default_source = source_id_for(conn, options.source) if options.source.strip() else None
         import_id = record_import(conn, "projects", parsed.filename, parsed.checksum, options, {}, default_source)
         ids = [_insert_project(conn, p) for p in parsed.projects]

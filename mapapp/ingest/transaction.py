@@ -1,18 +1,23 @@
 """The import machinery every kind of import shares: problems, options, the history row, undo (a registry of handlers per kind) and what imports hold."""
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
 import re
+import threading
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Iterator
 
 import sqlalchemy as sa
 
 from mapapp.core.names import nfc
 from mapapp.ingest.value_writes import UndoRefused, restore_values
 from mapapp.store import db
+
+
+BUSY_WAIT_S = 30.0  # an import of a whole country's annex takes a few seconds to write
 
 
 class ImportRefused(Exception):
@@ -111,6 +116,48 @@ def record_import(conn: sa.Connection, kind: str, filename: str, checksum: str, 
 
 
 
+class ImportBusy(ImportRefused):
+    """Another import (or undo) held the store's write lock for too long; nothing was written."""
+
+    def __init__(self):
+        super().__init__([Problem("error", "một lần nhập khác đang được ghi; hãy thử lại sau ít giây / another "
+                                           "import is being written; try again in a few seconds")])
+
+
+_WRITE_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def writing(engine: sa.Engine) -> Iterator[sa.Connection]:
+    """One import's (or undo's) transaction, holding the store's write lock from its first statement.
+
+    Imports read the rows they replace, then write: two of them interleaving would both
+    insert the same key. So the lock is taken before the reads (SQLite: a first write
+    statement; PostgreSQL: a transaction-level advisory lock), the other waits (up to the
+    busy timeout, 5 s) and then reads what the first wrote.
+
+    Raises
+    ------
+    ImportBusy
+        When the lock could not be had in time, or a concurrent write still collided.
+    """
+    if not _WRITE_LOCK.acquire(timeout=BUSY_WAIT_S):
+        raise ImportBusy()
+    try:
+        with engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(7324002)"))
+            else:
+                db.set_meta(conn, "import_lock", now_iso())
+            yield conn
+    except (sa.exc.OperationalError, sa.exc.IntegrityError) as error:
+        if isinstance(error, sa.exc.OperationalError) and "locked" not in str(error).lower():
+            raise
+        raise ImportBusy() from None
+    finally:
+        _WRITE_LOCK.release()
+
+
 UndoHandler = Callable[[sa.Connection, sa.Row], None]
 _UNDO_HANDLERS: dict[str, UndoHandler] = {}
 
@@ -135,7 +182,14 @@ def undo_import(engine: sa.Engine, import_id: int, who: str = "") -> dict:
         changed the same data (undo that one first).
     """
     ensure_schema(engine)
-    with engine.begin() as conn:
+    try:
+        return _undo(engine, import_id, who)
+    except ImportBusy as busy:
+        raise UndoRefused(str(busy.problems[0].message)) from None
+
+
+def _undo(engine: sa.Engine, import_id: int, who: str) -> dict:
+    with writing(engine) as conn:
         row = conn.execute(sa.select(db.imports).where(db.imports.c.id == import_id)).first()
         if row is None:
             raise UndoRefused(f"không có lần nhập #{import_id} / no import #{import_id}")

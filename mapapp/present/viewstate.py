@@ -41,12 +41,14 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 from urllib.parse import urlencode
 
+from mapapp.core import parsing
 from mapapp.present import classify
 
 LANGS = ("vi", "en")
 CLASSES = ("auto", "shared", "year")
 #: Manual breaks: at most MAX_K - 1 bounds (MAX_K classes), each of at most this size.
 MAX_BREAK = 1e12
+INT_LIMIT = 10 ** 9  # any whole-number parameter; ranges are checked by each parameter
 
 
 class BadRequest(ValueError):
@@ -323,9 +325,9 @@ def _parse_int(name: str, text, default: int) -> int:
     if text is None:
         return default
     try:
-        return int(str(text).strip())
-    except ValueError:
-        raise BadRequest(f"{name}={text!r} is not a whole number") from None
+        return parsing.parse_int(text, -INT_LIMIT, INT_LIMIT, name)
+    except parsing.ParseError as error:
+        raise BadRequest(str(error)) from None
 
 
 def with_changes(state: ViewState, **changes) -> ViewState:

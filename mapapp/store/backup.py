@@ -8,7 +8,8 @@ self-contained rollback-journal file, synced, and moved into place with an atomi
 rename: a crash never leaves a half-written backup under the given name.
 
 :func:`restore` first validates the file (an SQLite database, integrity ``ok``, a
-mapapp store: ``meta.schema_version`` no newer than this code, the core tables), then
+mapapp store: ``meta.schema_version`` no newer than this code, the core tables, a schema
+exactly ours and data that decodes: :mod:`mapapp.store.restore_checks`), then
 keeps a backup of the current store in ``<instance>/backups/`` and writes the file
 into the live database with the same backup API — one write transaction, so other
 connections (a running server) see either the old store or the restored one, never a
@@ -36,7 +37,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from mapapp.store import db
+from mapapp.store import db, restore_checks
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 PG_DUMP_HEADER = b"PGDMP"
@@ -206,6 +207,10 @@ def restore(url: str, source: str | os.PathLike, keep_dir: str | os.PathLike) ->
     if source == live:
         raise BackupError("tệp khôi phục chính là cơ sở dữ liệu đang dùng / the file is the live database")
     info = inspect_file(source)
+    try:
+        restore_checks.check_file(source, info["schema_version"])
+    except restore_checks.StoreRefused as error:
+        raise BackupError(str(error)) from None
     live.parent.mkdir(parents=True, exist_ok=True)
     kept = None
     if live.is_file():

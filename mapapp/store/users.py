@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import threading
 import time
 
 import sqlalchemy as sa
@@ -10,7 +11,7 @@ from flask import current_app
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from mapapp.core import i18n
-from mapapp.store import db
+from mapapp.store import db, sessions
 
 ROLES = ("viewer", "editor", "admin")
 
@@ -20,6 +21,7 @@ USERNAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,63}$")
 
 
 MIN_PASSWORD = 8
+_LOCK = threading.Lock()  # the threads of one process take turns; the store's lock covers processes
 
 
 # Checked when the username is unknown, so a wrong name costs as much time as a wrong password.
@@ -88,6 +90,7 @@ def create_user(engine: sa.Engine, username: str, password: str, role: str, upda
         else:
             conn.execute(sa.update(db.users).where(u.id == row["id"])
                          .values(session_epoch=row["session_epoch"] + 1, **values))
+            sessions.close_sessions_of(conn, row["id"])
     return {"username": username, "role": role, "created": row is None}
 
 
@@ -96,8 +99,13 @@ def list_users(conn: sa.Connection) -> list[dict]:
     return [{k: v for k, v in r.items() if k != "password_hash"} for r in rows]
 
 
-def update_user(engine: sa.Engine, user_id: int, role: str, active: bool, password: str = "") -> dict:
-    """Change an account's role, active flag and (when given) password; keeps one active admin."""
+def update_user(engine: sa.Engine, user_id: int, role: str, active: bool, password: str = "",
+                keep_session: str | None = None) -> dict:
+    """Change an account's role, active flag and (when given) password; keeps one active admin.
+
+    Any change ends the account's sessions (their records are deleted), except ``keep_session``
+    (the session of an admin changing their own account).
+    """
     check_role(role)
     if password:
         check_password(password)
@@ -116,6 +124,7 @@ def update_user(engine: sa.Engine, user_id: int, role: str, active: bool, passwo
             values["password_hash"] = generate_password_hash(password)
         if password or role != row["role"] or active != bool(row["active"]):
             values["session_epoch"] = row["session_epoch"] + 1
+            sessions.close_sessions_of(conn, user_id, keep=keep_session)
         conn.execute(sa.update(db.users).where(u.id == user_id).values(**values))
     return {"username": row["username"], "role": role, "active": active}
 
@@ -132,13 +141,40 @@ class LoginLimiter:
     def blocked_for(self, ip: str, username: str, now: float | None = None) -> float:
         """Seconds until this IP may try this username again (0: it may now)."""
         now = time.time() if now is None else now
+        with self.engine.connect() as conn:
+            return self._wait(conn, ip, username, now)
+
+    def reserve(self, ip: str, username: str, now: float | None = None) -> float:
+        """Count the recent failures and record this attempt as one, atomically.
+
+        The attempt is recorded as failed *before* the password is checked (a success
+        clears it, :meth:`succeeded`), and the count and the record happen in one
+        transaction that holds the store's write lock (SQLite: the first statement
+        writes; PostgreSQL: an advisory lock), so concurrent attempts never get more
+        than the limit of password checks between them.
+
+        Returns
+        -------
+        float
+            0 when the attempt may check its password; else the seconds to wait (nothing recorded).
+        """
+        now = time.time() if now is None else now
+        with _LOCK, self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(7324001)"))
+            conn.execute(sa.delete(db.login_failures).where(db.login_failures.c.at <= now - self.window))
+            wait = self._wait(conn, ip, username, now)
+            if wait <= 0:
+                conn.execute(sa.insert(db.login_failures).values(ip=ip, username=username, at=now))
+        return max(wait, 0.0)
+
+    def _wait(self, conn: sa.Connection, ip: str, username: str, now: float) -> float:
         f = db.login_failures.c
         since = now - self.window
-        with self.engine.connect() as conn:
-            by_user = [r[0] for r in conn.execute(sa.select(f.at).where(
-                f.ip == ip, f.username == username, f.at > since).order_by(f.at.desc()).limit(self.per_user))]
-            by_ip = [r[0] for r in conn.execute(sa.select(f.at).where(
-                f.ip == ip, f.at > since).order_by(f.at.desc()).limit(self.per_ip))]
+        by_user = [r[0] for r in conn.execute(sa.select(f.at).where(
+            f.ip == ip, f.username == username, f.at > since).order_by(f.at.desc()).limit(self.per_user))]
+        by_ip = [r[0] for r in conn.execute(sa.select(f.at).where(
+            f.ip == ip, f.at > since).order_by(f.at.desc()).limit(self.per_ip))]
         waits = [0.0]
         if len(by_user) >= self.per_user:
             waits.append(by_user[-1] + self.window - now)

@@ -11,6 +11,7 @@ import json
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
+from mapapp.core import parsing
 from mapapp.geo import label_points
 from mapapp.present.choropleth import build_view, columns
 from mapapp.present.viewstate import BadRequest, parse, parse_year
@@ -20,6 +21,7 @@ from mapapp.query.answers import cached
 from mapapp.store.db import connection
 from mapapp.web.transport import accepts_gzip
 
+MAX_LEVEL = 64  # far above any level of detail a pack has
 bp = Blueprint("api", __name__, url_prefix="/api")
 
 
@@ -106,10 +108,11 @@ def geometry():
     """
     conn = connection()
     version = _requested_version(conn)
-    level = request.args.get("level", "0")
-    if not level.isdigit():
-        raise BadRequest(f"level must be a whole number (0 = coarsest), not {level!r}")
-    digest, body = query.pack(conn, version.id, int(level))
+    try:
+        level = parsing.parse_int(request.args.get("level", "0"), 0, MAX_LEVEL, "level")
+    except parsing.ParseError as error:
+        raise BadRequest(f"{error} (0 = coarsest)") from None
+    digest, body = query.pack(conn, version.id, level)
     gzipped = accepts_gzip()
     response = Response(body if gzipped else gzip.decompress(body), mimetype="application/json")
     if gzipped:

@@ -20,16 +20,22 @@ threads, processes and restarts): after ``LOGIN_MAX_FAILURES`` (5) failed attemp
 one username from one IP address within ``LOGIN_WINDOW_S`` (900 s), or
 ``LOGIN_MAX_FAILURES_PER_IP`` (20) from one IP address for any usernames, further
 attempts are refused with 429 — without checking the password — until the oldest
-failure leaves the window. A successful login clears the failures of that
-username from that address.
+failure leaves the window. Each attempt is recorded as a failure, in the same
+transaction that counts (:meth:`LoginLimiter.reserve`), before its password is checked,
+so concurrent attempts never get more checks than the limit; a successful login clears
+the failures of that username from that address.
 
-Sessions are Flask's signed cookies holding the user id and the account's
-``session_epoch``: changing the password, role or active flag ends older sessions.
+Sessions are Flask's signed cookies holding the user id, the account's
+``session_epoch`` and a session id recorded in the store (:mod:`mapapp.store.sessions`):
+logout deletes the record, changing the password, role or active flag deletes all of the
+account's, and a record older than ``SESSION_HOURS`` no longer counts, so a copied cookie
+stops working.
 """
 from __future__ import annotations
 
 import functools
 import math
+import time
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
@@ -48,7 +54,7 @@ from flask import (
 )
 
 from mapapp.core import i18n
-from mapapp.store import db
+from mapapp.store import db, sessions
 from mapapp.store.users import (
     ROLES,
     USERNAME,
@@ -115,13 +121,25 @@ def current_user() -> dict | None:
     if request.cookies.get(current_app.config.get("SESSION_COOKIE_NAME", "session")) and "uid" in session:
         with ensure_schema().connect() as conn:
             row = conn.execute(sa.select(db.users).where(db.users.c.id == session["uid"])).mappings().first()
-        if row is not None and row["active"] and row["session_epoch"] == session.get("epoch"):
+            alive = row is not None and row["active"] and row["session_epoch"] == session.get("epoch") and \
+                sessions.is_open(conn, session.get("sid"), row["id"], session_lifetime_s(), now=clock())
+        if alive:
             user = {"id": row["id"], "username": row["username"], "role": row["role"]}
         else:
-            session.pop("uid", None)
-            session.pop("epoch", None)
+            for key in ("uid", "epoch", "sid"):
+                session.pop(key, None)
     g.mapapp_user = user
     return user
+
+
+def clock() -> float:
+    """Now, in seconds (``CLOCK`` in the config replaces it in tests)."""
+    return (current_app.config.get("CLOCK") or time.time)()
+
+
+def session_lifetime_s() -> float:
+    """How long a login lasts (``SESSION_HOURS``), in seconds; checked on the server too."""
+    return current_app.permanent_session_lifetime.total_seconds()
 
 
 def has_role(user: dict | None, role: str) -> bool:
@@ -224,7 +242,7 @@ def login():
     ip = (request.remote_addr or "?")[:64]
     engine = ensure_schema()
     limiter = LoginLimiter(engine, current_app.config)
-    wait = limiter.blocked_for(ip, raw_name)
+    wait = limiter.reserve(ip, raw_name, now=clock())  # counted as a failure until the password is right
     if wait > 0:
         minutes = max(1, math.ceil(wait / 60))
         page, status = _page("login", 429, next_url=next_url, error=t["too_many"].format(minutes=minutes),
@@ -232,16 +250,18 @@ def login():
         return page, status, {"Retry-After": str(int(math.ceil(wait)))}
     user = authenticate(engine, raw_name, password) if USERNAME.match(raw_name) else None
     if user is None:
-        limiter.failed(ip, raw_name)
         current_app.logger.warning("login failed for %r from %s", raw_name, ip)
         return _page("login", 401, next_url=next_url, error=t["bad_login"], username=raw_name)
     limiter.succeeded(ip, raw_name)
     with engine.begin() as conn:
         conn.execute(sa.update(db.users).where(db.users.c.id == user["id"]).values(last_login_at=_now()))
+        sessions.forget_expired(conn, session_lifetime_s(), now=clock())
+        session_id = sessions.open_session(conn, user["id"], now=clock())
     session.clear()  # a new session (and a new CSRF token) for the logged-in user
     session.permanent = True
     session["uid"] = user["id"]
     session["epoch"] = user["session_epoch"]
+    session["sid"] = session_id
     g.pop("mapapp_user", None)
     current_app.logger.info("login %s from %s", user["username"], ip)
     return redirect(next_url)
@@ -249,7 +269,10 @@ def login():
 
 @bp.post("/logout")
 def logout():
-    """Log out (a POST with the CSRF token, so another site cannot log people out)."""
+    """Log out (a POST with the CSRF token, so another site cannot log people out); the session ends on the server."""
+    if session.get("sid"):
+        with ensure_schema().begin() as conn:
+            sessions.close_session(conn, session.get("sid"))
     session.clear()
     g.pop("mapapp_user", None)
     return redirect(url_for("auth.login", out=1, lang=_lang_arg()))
@@ -286,13 +309,14 @@ def users_create():
     return redirect(url_for("auth.users", lang=_lang_arg()))
 
 
-@bp.post("/users/<int:user_id>")
+@bp.post("/users/<int(max=2147483647):user_id>")
 @require_role("admin")
 def users_update(user_id: int):
     form = request.form
     try:
         saved = update_user(ensure_schema(), user_id, form.get("role", ""), form.get("active") == "1",
-                            form.get("password", ""))
+                            form.get("password", ""),
+                            keep_session=session.get("sid") if user_id == current_user()["id"] else None)
     except AccountError as error:
         return _users_error(error)
     if user_id == current_user()["id"] and saved["active"]:

@@ -21,7 +21,7 @@ from pathlib import Path
 from flask import Blueprint, abort, current_app, redirect, render_template, request, send_file, url_for
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from mapapp.core import i18n
+from mapapp.core import i18n, parsing
 from mapapp.ingest import columns, indicator_import, templates, transaction, value_writes
 from mapapp.ingest.undo import undo_import
 from mapapp.store.db import get_engine
@@ -188,6 +188,7 @@ def indicators_preview():
     token, data, filename = got
     options = _indicator_options()
     parsed, changes = indicator_import.read_and_plan(get_engine(), data, filename, options)
+    token = _keep_if_usable(token, parsed, bool(parsed.tables))
     with get_engine().connect() as conn:
         from mapapp.store.catalogue import load_catalogue
         catalogue = load_catalogue(conn)
@@ -198,13 +199,13 @@ def indicators_preview():
 
 def _indicator_options() -> transaction.Options:
     year_text = (request.form.get("year") or "").strip()
-    year = int(year_text) if year_text.isdigit() else None
+    year = int(year_text) if parsing.is_whole(year_text) and len(year_text) <= 4 else None
     columns = {k[4:]: v for k, v in request.form.items() if k.startswith("col_") and v}
     return _options(year=year, source=(request.form.get("source") or "").strip()[:500], columns=columns)
 
 
 def _echo_form() -> dict:
-    keep = ("year", "source", "valid_from", "valid_to", "crs", "encoding")
+    keep = ("year", "source", "valid_from", "valid_to", "crs", "encoding", "accept_moved")
     return {k: request.form.get(k, "") for k in keep}
 
 
@@ -226,6 +227,8 @@ def _confirm(kind: str, read, apply, preview):
         return _index_page(error=_strings(_lang())["expired"], status=400)
     try:
         import_id = apply(read(*loaded))
+    except transaction.ImportBusy:
+        return _index_page(error=_strings(_lang())["busy"], status=409)
     except transaction.ImportRefused:
         return preview()
     _drop_upload(token)
@@ -254,8 +257,17 @@ def _preview(kind: str, read, options: transaction.Options):
     if isinstance(got, str):
         return _upload_error(got, kind)
     token, data, filename = got
-    return _render("import_preview.html", kind=kind, token=token, parsed=read(data, filename), options=options,
-                   form=_echo_form())
+    parsed = read(data, filename)
+    token = _keep_if_usable(token, parsed, bool(getattr(parsed, "report", {}).get("moved")))
+    return _render("import_preview.html", kind=kind, token=token, parsed=parsed, options=options, form=_echo_form())
+
+
+def _keep_if_usable(token: str, parsed, fixable: bool) -> str:
+    """Delete a refused upload at once (``''``); keep one that can be confirmed or fixed on the preview."""
+    if parsed.errors and not fixable:
+        _drop_upload(token)
+        return ""
+    return token
 
 
 @bp.post("/import/projects/confirm")
@@ -275,7 +287,8 @@ def _boundary_request():
     form = request.form
     return boundary_files.BoundaryRequest(
         valid_from=(form.get("valid_from") or "").strip(), valid_to=(form.get("valid_to") or "").strip(),
-        crs=(form.get("crs") or "").strip() or None, encoding=(form.get("encoding") or "").strip() or None)
+        crs=(form.get("crs") or "").strip() or None, encoding=(form.get("encoding") or "").strip() or None,
+        accept_moved=form.get("accept_moved") == "1")
 
 
 @bp.post("/import/boundaries")
@@ -304,7 +317,7 @@ def boundaries_confirm():
         lambda parsed: boundary_import.apply_boundaries(get_engine(), parsed, options), boundaries_preview)
 
 
-@bp.get("/import/<int:import_id>")
+@bp.get("/import/<int(max=2147483647):import_id>")
 @auth.require_role("editor")
 def detail(import_id: int):
     """One import: who, when, file, checksum, source, counts, warnings and value changes."""
@@ -316,7 +329,7 @@ def detail(import_id: int):
     return _render("import_detail.html", item=item, notice=notice)
 
 
-@bp.post("/import/<int:import_id>/undo")
+@bp.post("/import/<int(max=2147483647):import_id>/undo")
 @auth.require_role("editor")
 def undo(import_id: int):
     """Undo an import (one transaction) and go back to the history."""
@@ -336,7 +349,7 @@ def template():
     group = request.args.get("group", "poverty")
     year_text = request.args.get("year", str(current_app.config.get("DEFAULT_YEAR", 2021)))
     cfg = current_app.config
-    if group not in templates.TEMPLATE_GROUPS or not year_text.isdigit() or not (
+    if group not in templates.TEMPLATE_GROUPS or not parsing.is_whole(year_text) or not (
             cfg["FIRST_YEAR"] <= int(year_text) <= cfg["LAST_YEAR"]):
         return {"error": f"group must be one of {sorted(templates.TEMPLATE_GROUPS)}, year "
                          f"{cfg['FIRST_YEAR']}-{cfg['LAST_YEAR']}"}, 400

@@ -294,7 +294,7 @@ def ranking_page(fmt: str):
         table = ranking.window(ranking.build_ranking(conn, state, sort, order), 0, RANKING_PAGE_ROWS)
         return _render_ranking(conn, state, table, sort, order, indicator, notice), 400
     if fmt in ("csv", "xlsx"):
-        return _download(table, state, fmt, request.url)
+        return _download(table, state, fmt, _own_link())
     table = ranking.window(table, offset, limit)
     if fmt == "json":
         return _json_response({**table, "query": _ranking_query(state, sort, order, indicator)})
@@ -320,6 +320,12 @@ def _render_ranking(conn, state, table, sort, order, indicator, notice):
         lang_query=_ranking_query(with_changes(state, lang="en" if state.lang == "vi" else "vi"), sort, order,
                                   indicator),
         map_query=state.query_string(), **_page_common(conn, state))
+
+
+def _own_link() -> str:
+    """This request's path and query, after ``PUBLIC_URL`` when configured: never the request's Host header."""
+    path = request.full_path[:-1] if request.full_path.endswith("?") else request.full_path
+    return str(current_app.config.get("PUBLIC_URL") or "").rstrip("/") + path
 
 
 def _download(table: dict, state: ViewState, fmt: str, link: str) -> Response:

@@ -5,6 +5,7 @@ import re
 from dataclasses import dataclass
 from typing import Mapping
 
+from mapapp.core import parsing
 from mapapp.present.export.style import FORMATS, MAX_MAPS, ORIENTATIONS, PAPERS_MM
 from mapapp.present.viewstate import BadRequest, ViewState, parse, parse_year
 
@@ -59,11 +60,9 @@ def parse_page(args: Mapping[str, str], fmt: str) -> Page:
         dpi = DEFAULT_DPI
     else:
         try:
-            dpi = int(str(raw).strip())
-        except ValueError:
-            raise BadRequest(f"dpi={raw!r} is not a whole number") from None
-        if not MIN_DPI <= dpi <= MAX_DPI:
-            raise BadRequest(f"dpi={dpi} is out of range; use {MIN_DPI} to {MAX_DPI} (150 or 300 for print)")
+            dpi = parsing.parse_int(raw, MIN_DPI, MAX_DPI, "dpi")
+        except parsing.ParseError as error:
+            raise BadRequest(f"{error} (150 or 300 for print)") from None
     return Page(size, orientation, dpi, fmt)
 
 
