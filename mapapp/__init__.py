@@ -37,7 +37,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         ATLAS="huong-hoa",
         # Above this many units the map draws on a canvas instead of one SVG element per unit.
         CANVAS_MIN_UNITS=1000,
-        # Atlases: build each year's values in the background at start (a second each for a country).
+        # Compute (in the background) and store every year's values when the data changed:
+        # at start, after an import or an undo (see mapapp.present.precompute).
         PREWARM=True,
     )
     if test_config is None:
@@ -58,11 +59,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     from mapapp.cli import accounts as auth_cli
     from mapapp.cli import commands as cli
     from mapapp.cli import imports as import_cli
-    from mapapp.web import api, assets, auth, exports, imports_web, security, transport, views
+    from mapapp.web import api, assets, auth, exports, imports_web, security, transport, versioned, views
 
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(assets.bp)
+    app.register_blueprint(versioned.bp)
     app.register_blueprint(exports.bp)
     app.register_blueprint(imports_web.bp)
     app.register_blueprint(auth.bp)
@@ -73,10 +75,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     auth_cli.register(app)
     if app.config["SEED_ON_START"]:
         _seed_on_start(app)
-    if app.config["PREWARM"] and app.extensions["mapapp_atlas"] is not None and not app.config.get("MISSING_INPUTS"):
-        from mapapp.query.answers import prewarm
+    if app.config["PREWARM"] and not app.config.get("MISSING_INPUTS"):
+        from mapapp.present.precompute import precompute_in_background
 
-        prewarm(app)
+        # Delayed: the first visitor's page, and a short command line run, do not wait for it.
+        precompute_in_background(app, delay_s=2.0)
     return app
 
 

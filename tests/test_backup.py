@@ -311,9 +311,9 @@ def test_restoring_an_old_backup_migrates_it(fresh_app, tmp_path):
     backup.backup(fresh_app.config["DATABASE_URL"], old)
     _downgrade(str(old), 2)
     result = backup.restore(fresh_app.config["DATABASE_URL"], old, tmp_path / "kept")
-    assert result["schema_version"] == 2 and result["migrated"] == [3, 4]
+    assert result["schema_version"] == 2 and result["migrated"] == [3, 4, 5]
     with sqlite3.connect(db_path(fresh_app)) as conn:
-        assert conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == "4"
+        assert conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == "5"
         assert conn.execute("SELECT count(*) FROM users").fetchone()[0] == 0
     conn.close()
 

@@ -22,6 +22,7 @@ def inputs_for(app: Flask) -> Inputs:
 def init_db_command(force: bool) -> None:
     """Create the database and fill it from ../shared and geodata/ (idempotent)."""
     from mapapp.ingest.seed import seed
+    from mapapp.present.precompute import precompute
     from mapapp.store.db import get_engine
 
     inputs = inputs_for(current_app)
@@ -32,6 +33,7 @@ def init_db_command(force: bool) -> None:
         raise click.ClickException(
             "put the shared data folder beside the project (../shared) or set MAPAPP_SHARED_DIR")
     notes = seed(get_engine(), inputs, force=force)
+    precompute(current_app._get_current_object(), every_indicator=False)
     for note in notes:
         click.echo(f"left out: {note}")
     click.echo(f"database ready: {current_app.config['DATABASE_URL']}")

@@ -13,6 +13,7 @@ from typing import Callable
 
 from flask import current_app
 
+from mapapp.store.answers import stored_answer
 from mapapp.store.db import data_generation
 
 MAX_BYTES = 64 * 1024 * 1024  # a national ranking is ~10 MB of Python objects: keep memory bounded
@@ -20,6 +21,8 @@ MAX_BYTES = 64 * 1024 * 1024  # a national ranking is ~10 MB of Python objects: 
 #: the small per-year values every repaint needs.
 BUDGETS = {"values-columns": 32 * 1024 * 1024, "values-records": 32 * 1024 * 1024, "ranking": MAX_BYTES}
 ROW_BYTES = 1000  # estimated size of one ranking row in memory
+#: Kinds whose answers may have been precomputed into the store (mapapp.present.precompute).
+STORED_KINDS = ("values-columns", "values-records")
 
 
 class AnswerCache:
@@ -57,7 +60,10 @@ def estimated_size(answer) -> int:
 
 
 def cached(conn, kind: str, key: str, compute: Callable):
-    """``compute()``, or its answer kept from an earlier request on the same data.
+    """``compute()``, or its answer kept from an earlier request (or precomputed) on the same data.
+
+    A miss in the process looks in the store (:mod:`mapapp.store.answers`) before computing:
+    a restarted process answers precomputed views at once.
 
     Parameters
     ----------
@@ -71,30 +77,11 @@ def cached(conn, kind: str, key: str, compute: Callable):
     caches = current_app.extensions.setdefault("mapapp_answers", {})
     if kind not in caches:
         caches[kind] = AnswerCache(BUDGETS.get(kind, MAX_BYTES))
-    full_key = (str(conn.engine.url), data_generation(conn), kind, key)
-    return caches[kind].get_or_compute(full_key, compute)
+    generation = data_generation(conn)
+    full_key = (str(conn.engine.url), generation, kind, key)
 
+    def stored_or_computed():
+        text = stored_answer(conn, generation, kind, key) if kind in STORED_KINDS else None
+        return compute() if text is None else text
 
-def prewarm(app, delay_s: float = 2.0) -> threading.Thread:
-    """Compute, in the background, the map's values of the default view for every year.
-
-    For a map of thousands of units a year's answer takes about a second to build;
-    built once per process (and again after each data change), a year change then
-    answers from the cache. Runs the real request path in-process, after ``delay_s``
-    so the first visitor's page does not wait for it.
-    """
-    import time
-
-    cfg = app.config
-    paths = [f"/api/values?indicator={cfg['DEFAULT_INDICATOR']}&year={year}&format=columns"
-             for year in range(cfg["FIRST_YEAR"], cfg["LAST_YEAR"] + 1)]
-
-    def run() -> None:
-        time.sleep(delay_s)
-        client = app.test_client()
-        for path in paths:
-            client.get(path)
-
-    thread = threading.Thread(target=run, name="mapapp-prewarm", daemon=True)
-    thread.start()
-    return thread
+    return caches[kind].get_or_compute(full_key, stored_or_computed)

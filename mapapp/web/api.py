@@ -11,10 +11,9 @@ import json
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from mapapp.present.choropleth import build_view, columns
+from mapapp.present.values_answer import values_text
 from mapapp.present.viewstate import BadRequest, parse, parse_year
 from mapapp.query import read as query
-from mapapp.query.answers import cached
 from mapapp.store.db import connection
 from mapapp.web.transport import accepts_gzip
 
@@ -134,14 +133,7 @@ def values():
         raise BadRequest("the parameter indicator is required (e.g. indicator=poverty_rate)")
     state = parse(request.args, current_app.config, query.catalogue(conn).keys())
     form = "columns" if request.args.get("format") == "columns" else "records"
-
-    def answer() -> str:
-        view = build_view(conn, state)
-        if form == "columns":
-            view = columns(conn, view)
-        return json.dumps(view, ensure_ascii=False, separators=(",", ":"))
-
-    body = cached(conn, "values-" + form, state.query_string(), answer)
+    body = values_text(conn, state, form)
     return _cached_json(body, hashlib.sha256(body.encode()).hexdigest()[:32], 60)
 
 

@@ -228,6 +228,7 @@ def _confirm(kind: str, read, apply, preview):
         import_id = apply(read(*loaded))
     except transaction.ImportRefused:
         return preview()
+    after_write(current_app._get_current_object())
     _drop_upload(token)
     return redirect(url_for("imports.detail", import_id=import_id, lang=_lang(), done=1))
 
@@ -324,6 +325,7 @@ def undo(import_id: int):
         undo_import(get_engine(), import_id, _who())
     except value_writes.UndoRefused as error:
         return _index_page(error=str(error), status=409)
+    after_write(current_app._get_current_object())
     return _index_page(notice=_strings(_lang())["undo_done"].format(id=import_id))
 
 

@@ -6,9 +6,9 @@ state lives in the query string, like the map's.
 """
 from __future__ import annotations
 
+import gzip
 import json
 from dataclasses import replace
-from functools import lru_cache
 from urllib.parse import quote, urlencode
 
 from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request, url_for
@@ -16,6 +16,7 @@ from flask import Blueprint, Response, abort, current_app, jsonify, render_templ
 from mapapp.core import i18n
 from mapapp.present import choropleth, classify, district, profiles, ranking
 from mapapp.present.mapview import render_parts
+from mapapp.present.values_answer import values_text
 from mapapp.present.viewstate import (
     BadRequest,
     ViewState,
@@ -29,6 +30,7 @@ from mapapp.query import read as query
 from mapapp.query.answers import cached
 from mapapp.store.db import connection
 from mapapp.web.assets import missing_assets
+from mapapp.web.versioned import preload_urls, static_version
 
 bp = Blueprint("views", __name__)
 
@@ -37,7 +39,7 @@ bp = Blueprint("views", __name__)
 def _require_data():
     """Without input data, every page explains what is missing instead of failing."""
     missing = current_app.config.get("MISSING_INPUTS")
-    if missing and request.blueprint not in ("api", "assets") and request.endpoint != "static":
+    if missing and request.blueprint not in ("api", "assets", "versioned") and request.endpoint != "static":
         return render_template("missing.html", missing=missing,
                                shared_dir=current_app.config["SHARED_DIR"]), 503
     return None
@@ -59,19 +61,46 @@ def index():
     config = page_config(conn, catalogue, state)
     parts = _map_parts()
     version = config["versions"][str(state.geography_year)]
-    values_query = with_changes(state, projects=True, focus="").query_string()
-    preload = [f"{config['api']}/geometry?version={quote(version['id'])}&level=0&v={version['levels'][0]['checksum']}",
-               f"{config['api']}/values?{values_query}&format=columns"]
+    first = _first_view(conn, state, version)
+    preload = [] if first["geometry"] else [
+        f"{config['api']}/geometry?version={quote(version['id'])}&level=0&v={version['levels'][0]['checksum']}"]
+    if not first["values"]:
+        values_query = with_changes(state, projects=True, focus="").query_string()
+        preload.append(f"{config['api']}/values?{values_query}&format=columns")
     summary = district.summary(conn, lang)
     chart, chart_legend = district.poverty_chart(summary["poverty"], lang)
     return render_template(
-        "map.html", preload=preload, parts=parts, config_json=_json_block(config),
+        "map.html", preload=preload, modules=preload_urls("map/main.js"), first=first, parts=parts,
+        config_json=_json_block(config),
         t=strings(conn, lang), lang=lang, state=state, catalogue=catalogue, methods=classify.METHODS,
         notice=notice, missing_assets=missing_assets(current_app.config["ASSETS_DIR"]),
         lang_query=with_changes(state, lang="en" if lang == "vi" else "vi").query_string(),
         years=config["years"], district=summary, district_chart=chart, district_legend=chart_legend,
         nav=_nav(state),
     )
+
+
+#: A first view's geometry pack up to this size (gzip) travels inside the page: one round trip
+#: fewer. Larger ones are preloaded instead, so a second visit takes them from the browser's cache.
+INLINE_GEOMETRY_MAX_GZIP = 64 * 1024
+
+
+def _first_view(conn, state: ViewState, version: dict) -> dict:
+    """The first view's values and (when small) geometry pack, as JSON for data blocks of the page."""
+    try:
+        values = _json_text(values_text(conn, with_changes(state, projects=True, focus=""), "columns"))
+    except (BadRequest, query.NotFound):
+        values = ""  # the page script asks the API, which says what is wrong
+    geometry = ""
+    digest, body = query.pack(conn, version["id"], 0)
+    if len(body) <= INLINE_GEOMETRY_MAX_GZIP:
+        geometry = _json_text(gzip.decompress(body).decode("utf-8"))
+    return {"values": values, "geometry": geometry, "geometry_key": f"{version['id']}/0"}
+
+
+def _json_text(text: str) -> str:
+    """A JSON text made safe for a ``<script type="application/json">`` block."""
+    return text.replace("</", "<\\/")
 
 
 def strings(conn, lang: str) -> dict[str, str]:
@@ -81,7 +110,7 @@ def strings(conn, lang: str) -> dict[str, str]:
 
 def _json_block(data) -> str:
     """JSON for a ``<script type="application/json">`` block (no ``</`` can close it early)."""
-    return json.dumps(data, ensure_ascii=False).replace("</", "<\\/")
+    return _json_text(json.dumps(data, ensure_ascii=False))
 
 
 def _nav(state: ViewState) -> dict:
@@ -108,9 +137,10 @@ def _default_other_year(year: int) -> int:
 
 def _map_parts() -> dict:
     """The folium map parts for this app (rendered once), registered for :func:`map_script`."""
-    parts = render_parts(_area_bounds(), url_for("static", filename="").rstrip("/"),
+    parts = render_parts(_area_bounds(), url_for("versioned.static_file", version=static_version(),
+                                                 filename="x").rsplit("/", 1)[0],
                          url_for("assets.vendor", package="x", filename="y").rsplit("/", 2)[0],
-                         _static_version())
+                         static_version())
     current_app.extensions.setdefault("mapapp_scripts", {})[parts["digest"]] = parts["script"]
     return parts
 
@@ -181,21 +211,6 @@ def _coords(nested):
         return
     for item in nested:
         yield from _coords(item)
-
-
-@lru_cache(maxsize=1)
-def _static_version_for(folder: str) -> str:
-    import hashlib
-    from pathlib import Path
-
-    digest = hashlib.sha256()
-    for path in sorted(p for p in Path(folder).rglob("*") if p.is_file()):
-        digest.update(path.read_bytes())
-    return digest.hexdigest()[:12]
-
-
-def _static_version() -> str:
-    return _static_version_for(current_app.static_folder)
 
 
 # --------------------------------------------------------------------------
