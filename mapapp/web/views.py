@@ -62,9 +62,9 @@ def index():
     parts = _map_parts()
     version = config["versions"][str(state.geography_year)]
     first = _first_view(conn, state, version)
-    preload = [] if first["geometry"] else [
+    preload = [] if first["geometry_json"] else [
         f"{config['api']}/geometry?version={quote(version['id'])}&level=0&v={version['levels'][0]['checksum']}"]
-    if not first["values"]:
+    if not first["values_json"]:
         values_query = with_changes(state, projects=True, focus="").query_string()
         preload.append(f"{config['api']}/values?{values_query}&format=columns")
     summary = district.summary(conn, lang)
@@ -95,7 +95,7 @@ def _first_view(conn, state: ViewState, version: dict) -> dict:
     digest, body = query.pack(conn, version["id"], 0)
     if len(body) <= INLINE_GEOMETRY_MAX_GZIP:
         geometry = _json_text(gzip.decompress(body).decode("utf-8"))
-    return {"values": values, "geometry": geometry, "geometry_key": f"{version['id']}/0"}
+    return {"values_json": values, "geometry_json": geometry, "geometry_key": f"{version['id']}/0"}
 
 
 def _json_text(text: str) -> str:
