@@ -27,7 +27,8 @@ YEAR_S = 365 * 86400
 # Static imports and re-exports ("import x from './a.js'", "import './a.js'", "export * from './a.js'").
 _IMPORT = re.compile(r"""(?:^|[;\s])(?:import|export)\s*(?:[\w*{}\s,$]+?\s*from\s*)?["'](\.{1,2}/[^"']+)["']""",
                      re.M)
-_COMMENT = re.compile(r"/\*.*?\*/|//[^\n]*", re.S)
+# Comments, skipping string literals (a "//" inside a URL string is not a comment).
+_COMMENT = re.compile(r"""("(?:\\.|[^"\\\n])*"|'(?:\\.|[^'\\\n])*'|`(?:\\.|[^`\\])*`)|/\*.*?\*/|//[^\n]*""", re.S)
 
 
 @bp.get("/<version>/<path:filename>")
@@ -94,4 +95,4 @@ def module_graph(folder: str, version: str, entry: str) -> tuple[str, ...]:
 
 def imports_of(source: str) -> list[str]:
     """The relative module specifiers a module's source imports statically (comments ignored)."""
-    return _IMPORT.findall(_COMMENT.sub(" ", source))
+    return _IMPORT.findall(_COMMENT.sub(lambda m: m.group(1) or " ", source))
