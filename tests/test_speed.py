@@ -181,3 +181,13 @@ def test_no_unix_only_calls_at_run_time():
     pattern = re.compile(r"os\.fork|SIGKILL|^import resource|^import fcntl|os\.setsid|os\.killpg|os\.getuid", re.M)
     offenders = [str(p) for p in (REPO_ROOT / "mapapp").rglob("*.py") if pattern.search(p.read_text(encoding="utf-8"))]
     assert offenders == []
+
+
+def test_a_large_first_pack_is_preloaded_not_inlined(client, monkeypatch):
+    from mapapp.web import views
+
+    monkeypatch.setattr(views, "INLINE_GEOMETRY_MAX_GZIP", 0)
+    html = client.get("/?year=2021").get_data(as_text=True)
+    assert 'id="mapapp-first-geometry"' not in html and 'id="mapapp-first-values"' in html
+    assert re.search(r'<link rel="preload" as="fetch" crossorigin="anonymous" href="/api/geometry\?version=[^"]+'
+                     r'&amp;level=0&amp;v=', html)
