@@ -191,3 +191,18 @@ def test_a_large_first_pack_is_preloaded_not_inlined(client, monkeypatch):
     assert 'id="mapapp-first-geometry"' not in html and 'id="mapapp-first-values"' in html
     assert re.search(r'<link rel="preload" as="fetch" crossorigin="anonymous" href="/api/geometry\?version=[^"]+'
                      r'&amp;level=0&amp;v=', html)
+
+
+def test_the_map_page_is_rendered_once_per_data_and_revalidated(fresh_app, tmp_path):
+    client = fresh_app.test_client()
+    first = client.get("/?year=2021")
+    etag = first.headers["ETag"]
+    assert "no-cache" in first.headers["Cache-Control"]
+    assert client.get("/?year=2021", headers={"If-None-Match": etag}).status_code == 304
+    assert client.get("/?year=2022", headers={"If-None-Match": etag}).status_code == 200
+    xlsx = tmp_path / "pl.xlsx"
+    xlsx.write_bytes(poverty_annex_xlsx(poverty_rows(units_of(fresh_app, 2021), seed=5), year=2021))
+    assert fresh_app.test_cli_runner().invoke(args=["import-indicators", str(xlsx), "--source", SOURCE]).exit_code == 0
+    changed = client.get("/?year=2021", headers={"If-None-Match": etag})
+    assert changed.status_code == 200 and changed.headers["ETag"] != etag  # new data: a new page
+    assert client.get("/?year=abc").status_code == 200 and "abc" in client.get("/?year=abc").get_data(as_text=True)

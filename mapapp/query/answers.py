@@ -19,7 +19,8 @@ from mapapp.store.db import data_generation
 MAX_BYTES = 64 * 1024 * 1024  # a national ranking is ~10 MB of Python objects: keep memory bounded
 #: Each kind of answer has its own budget, so that a few large rankings never push out
 #: the small per-year values every repaint needs.
-BUDGETS = {"values-columns": 32 * 1024 * 1024, "values-records": 32 * 1024 * 1024, "ranking": MAX_BYTES}
+BUDGETS = {"values-columns": 32 * 1024 * 1024, "values-records": 32 * 1024 * 1024, "ranking": MAX_BYTES,
+           "map-page": 16 * 1024 * 1024}
 ROW_BYTES = 1000  # estimated size of one ranking row in memory
 #: Kinds whose answers may have been precomputed into the store (mapapp.present.precompute).
 STORED_KINDS = ("values-columns", "values-records")

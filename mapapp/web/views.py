@@ -7,6 +7,7 @@ state lives in the query string, like the map's.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 from dataclasses import replace
 from urllib.parse import quote, urlencode
@@ -47,8 +48,22 @@ def _require_data():
 
 @bp.get("/")
 def index():
-    """The map page; its state comes from, and is kept in, the query string."""
+    """The map page; its state comes from, and is kept in, the query string.
+
+    The page depends only on the query string and the data: it is rendered once per data
+    generation, and sent with an ETag so that a browser's next visit gets a ``304``.
+    """
     conn = connection()
+    assets_missing = missing_assets(current_app.config["ASSETS_DIR"])
+    key = request.query_string.decode("utf-8", "replace") + ("|missing-assets" if assets_missing else "")
+    html = cached(conn, "map-page", key, lambda: _render_index(conn, assets_missing))
+    response = current_app.response_class(html, mimetype="text/html")
+    response.set_etag(hashlib.sha256(html.encode("utf-8")).hexdigest()[:32])
+    response.cache_control.no_cache = True
+    return response.make_conditional(request)
+
+
+def _render_index(conn, assets_missing: list[str]) -> str:
     catalogue = query.catalogue(conn)
     notice = None
     try:
@@ -73,7 +88,7 @@ def index():
         "map.html", preload=preload, modules=preload_urls("map/main.js"), first=first, parts=parts,
         config_json=_json_block(config),
         t=strings(conn, lang), lang=lang, state=state, catalogue=catalogue, methods=classify.METHODS,
-        notice=notice, missing_assets=missing_assets(current_app.config["ASSETS_DIR"]),
+        notice=notice, missing_assets=assets_missing,
         lang_query=with_changes(state, lang="en" if lang == "vi" else "vi").query_string(),
         years=config["years"], district=summary, district_chart=chart, district_legend=chart_legend,
         nav=_nav(state),
