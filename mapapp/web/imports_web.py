@@ -24,6 +24,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from mapapp.core import i18n
 from mapapp.ingest import columns, indicator_import, templates, transaction, value_writes
 from mapapp.ingest.undo import undo_import
+from mapapp.present.precompute import after_write
 from mapapp.store.db import get_engine
 from mapapp.web import auth
 

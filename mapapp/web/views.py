@@ -114,8 +114,12 @@ def _first_view(conn, state: ViewState, version: dict) -> dict:
 
 
 def _json_text(text: str) -> str:
-    """A JSON text made safe for a ``<script type="application/json">`` block."""
-    return text.replace("</", "<\\/")
+    """A JSON text made safe for a ``<script type="application/json">`` block.
+
+    ``<`` (only ever inside JSON strings) becomes ``\\u003c``: no ``</script>`` or ``<!--``
+    in the data can end the block or change how the HTML around it is parsed.
+    """
+    return text.replace("<", "\\u003c")
 
 
 def strings(conn, lang: str) -> dict[str, str]:
