@@ -37,8 +37,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         ATLAS="huong-hoa",
         # Above this many units the map draws on a canvas instead of one SVG element per unit.
         CANVAS_MIN_UNITS=1000,
-        # Compute (in the background) and store every year's values when the data changed:
-        # at start, after an import or an undo (see mapapp.present.precompute).
+        # Compute and store every year's values when the data changed: at start (what the
+        # store lacks), after an import or an undo (see mapapp.present.precompute).
         PREWARM=True,
     )
     if test_config is None:
@@ -76,10 +76,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     if app.config["SEED_ON_START"]:
         _seed_on_start(app)
     if app.config["PREWARM"] and not app.config.get("MISSING_INPUTS"):
-        from mapapp.present.precompute import precompute_in_background
+        from mapapp.present.precompute import precompute
 
-        # Delayed: the first visitor's page, and a short command line run, do not wait for it.
-        precompute_in_background(app, delay_s=2.0)
+        # Part of a data change, before serving: nothing to do when the store already has them.
+        precompute(app)
     return app
 
 

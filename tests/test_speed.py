@@ -82,8 +82,7 @@ def _generation_and_keys(app) -> tuple[str, set[str]]:
 
 
 def test_every_years_values_are_stored_after_seed_import_and_undo(tmp_path):
-    app = make_app(tmp_path, PREWARM=True)
-    app.extensions["mapapp_precompute"].join(timeout=300)
+    app = make_app(tmp_path, PREWARM=True)  # what a server does at start: seed, then precompute
     with app.app_context(), db.get_engine().connect() as conn:
         ids = query.catalogue(conn).keys()
     every = {f"indicator={a['indicator']}&year={a['year']}" + ("&lang=en" if a["lang"] == "en" else "")
@@ -206,3 +205,23 @@ def test_the_map_page_is_rendered_once_per_data_and_revalidated(fresh_app, tmp_p
     changed = client.get("/?year=2021", headers={"If-None-Match": etag})
     assert changed.status_code == 200 and changed.headers["ETag"] != etag  # new data: a new page
     assert client.get("/?year=abc").status_code == 200 and "abc" in client.get("/?year=abc").get_data(as_text=True)
+
+
+def test_a_web_import_and_its_undo_leave_their_years_values_stored(fresh_app, editor_client):
+    import io
+
+    client = editor_client
+    data = poverty_annex_xlsx(poverty_rows(units_of(fresh_app, 2021), seed=3), year=2021)
+    preview = client.post("/import/indicators", data={"file": (io.BytesIO(data), "pl.xlsx"), "source": SOURCE,
+                                                      "csrf_token": client.csrf}, content_type="multipart/form-data")
+    token = re.search(r'name="token" value="([0-9a-f]{32})"', preview.get_data(as_text=True)).group(1)
+    before, _keys = _generation_and_keys(fresh_app)
+    done = client.post("/import/indicators/confirm", data={"token": token, "source": SOURCE,
+                                                           "csrf_token": client.csrf})
+    assert done.status_code == 302
+    generation, keys = _generation_and_keys(fresh_app)
+    years = {f"indicator=poverty_rate&year={y}" for y in range(2016, 2026)}
+    assert generation != before and years <= keys and "indicator=poverty_rate&year=2018&lang=en" in keys
+    assert client.post("/import/1/undo", data={"csrf_token": client.csrf}).status_code == 200
+    undone, keys = _generation_and_keys(fresh_app)
+    assert undone != generation and years <= keys
