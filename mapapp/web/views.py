@@ -16,7 +16,7 @@ from flask import Blueprint, Response, abort, current_app, jsonify, render_templ
 
 from mapapp.core import i18n
 from mapapp.present import choropleth, classify, district, profiles, ranking
-from mapapp.present.mapview import render_parts
+from mapapp.present.mapview import lazy_assets, render_parts
 from mapapp.present.values_answer import values_text
 from mapapp.present.viewstate import (
     BadRequest,
@@ -191,6 +191,7 @@ def page_config(conn, catalogue, state) -> dict:
                               "levels": query.pack_levels(conn, v.id)}
                      for y, v in version_of_year.items()},
         "canvasMinUnits": cfg["CANVAS_MIN_UNITS"],
+        "lazyAssets": lazy_assets(url_for("assets.vendor", package="x", filename="y").rsplit("/", 2)[0]),
         "minZoom": 7 if current_app.extensions.get("mapapp_atlas") is None else 4,
         "indicators": {i.id: {"name": i.name(state.lang), "unit": i.unit(state.lang), "kind": i.kind,
                               "higher_is_better": i.higher_is_better} for i in catalogue.values()},
