@@ -136,6 +136,7 @@ class MapSession:
         page = self.page
         marker_sel = ".leaflet-marker-icon:not(.marker-cluster)"
         cluster_sel = ".leaflet-marker-icon.marker-cluster"
+        page.wait_for_selector(".leaflet-marker-icon", state="attached")  # the projects follow the map's paint
         for _ in range(max_clicks):
             index = self._first_uncovered(marker_sel)
             if index is not None:
