@@ -40,6 +40,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         # Compute and store every year's values when the data changed: at start (what the
         # store lacks), after an import or an undo (see mapapp.present.precompute).
         PREWARM=True,
+        # The map page's modules joined into one file (mapapp.web.bundle); False: one by one, preloaded.
+        BUNDLE_MODULES=True,
     )
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
@@ -60,6 +62,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from mapapp.cli import commands as cli
     from mapapp.cli import imports as import_cli
     from mapapp.web import api, assets, auth, exports, imports_web, security, transport, versioned, views
+    from mapapp.web import bundle  # noqa: F401 - adds the bundle route to versioned.bp
 
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)

@@ -6,12 +6,14 @@ import gzip
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
 
+import pytest
 import sqlalchemy as sa
 from conftest import REPO_ROOT, SHARED_DIR, make_app, needs_shared
 from import_builders import SOURCE, poverty_annex_xlsx, poverty_rows, units_of
@@ -29,8 +31,17 @@ def page_urls(html: str, pattern: str) -> list[str]:
     return re.findall(pattern, html)
 
 
-def test_map_page_preloads_every_module_under_one_immutable_version(client, app):
-    html = client.get("/").get_data(as_text=True)
+@pytest.fixture()
+def unbundled(app):
+    """The session app with its map modules loaded one by one (pages asked with a query string of their own)."""
+    app.config["BUNDLE_MODULES"] = False
+    yield app
+    app.config["BUNDLE_MODULES"] = True
+
+
+def test_map_page_preloads_every_module_under_one_immutable_version(client, unbundled):
+    app = unbundled
+    html = client.get("/?method=equal_interval").get_data(as_text=True)
     entry = page_urls(html, r'<script type="module" src="([^"]+)"')[0]
     preloads = page_urls(html, r'<link rel="modulepreload" href="([^"]+)"')
     version = entry.split("/")[2]
@@ -169,7 +180,7 @@ def test_python_m_mapapp_serve_serves_the_map(tmp_path):
             except OSError:
                 assert proc.poll() is None and time.time() < deadline, (tmp_path / "server.log").read_text()
                 time.sleep(0.3)
-        assert 'id="mapapp-first-values"' in html and "modulepreload" in html
+        assert 'id="mapapp-first-values"' in html and "/bundle/map/main.js" in html
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -225,3 +236,83 @@ def test_a_web_import_and_its_undo_leave_their_years_values_stored(fresh_app, ed
     assert client.post("/import/1/undo", data={"csrf_token": client.csrf}).status_code == 200
     undone, keys = _generation_and_keys(fresh_app)
     assert undone != generation and years <= keys
+
+
+# --- the module bundle --------------------------------------------------------------------
+
+NODE = shutil.which("node")
+
+
+def _modules(folder, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(text, encoding="utf-8")
+    (folder / "package.json").write_text('{"type": "module"}')
+
+
+GRAPH = {
+    "shared.js": 'export const registry = { calls: [] };\nexport function note(x) { registry.calls.push(x); }\n'
+                 'note("shared ran");\n',
+    "map/a.js": 'import { note, registry as reg } from "../shared.js";\nimport * as b from "./b.js";\n'
+                'export function hello(name) { note("a:" + name); return b.twice(name) + reg.calls.length; }\n',
+    "map/b.js": 'import {\n  note\n} from "../shared.js";\nexport const twice = (s) => s + s;\nnote("b ran");\n'
+                'export class K { v() { return 7; } }\n',
+    "map/main.js": '/* import { nothing } from "./missing.js"; */\nimport { hello } from "./a.js";\n'
+                   'import { K } from "./b.js";\nimport { registry } from "../shared.js";\n'
+                   'console.log(hello("x"), new K().v(), JSON.stringify(registry.calls));\n',
+}
+
+
+@pytest.mark.skipif(NODE is None, reason="node is not installed")
+def test_the_bundle_runs_like_the_modules(tmp_path):
+    from mapapp.web.bundle import bundle
+
+    _modules(tmp_path, GRAPH)
+    native = subprocess.run([NODE, "map/main.js"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    joined = bundle(str(tmp_path), "t1", "map/main.js")
+    (tmp_path / "bundled.js").write_text(joined, encoding="utf-8")
+    bundled = subprocess.run([NODE, "bundled.js"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert native.returncode == bundled.returncode == 0, native.stderr + bundled.stderr
+    assert bundled.stdout == native.stdout == 'xx3 7 ["shared ran","b ran","a:x"]\n'
+    assert "import " not in joined.replace("/* import { nothing }", "")
+
+
+@pytest.mark.skipif(NODE is None, reason="node is not installed")
+def test_the_map_pages_bundle_is_valid_javascript(app, tmp_path):
+    from mapapp.web.bundle import bundle
+
+    joined = bundle(app.static_folder, "t2", "map/main.js")
+    assert joined is not None and "__mapapp_map_state_js" in joined
+    (tmp_path / "b.mjs").write_text(joined, encoding="utf-8")
+    assert subprocess.run([NODE, "--check", str(tmp_path / "b.mjs")], capture_output=True).returncode == 0
+
+
+@pytest.mark.parametrize("change", [
+    {"map/b.js": 'export let counter = 0;\n'},  # a reassignable export: bindings would not stay live
+    {"map/b.js": 'export default function () {}\n'},
+    {"map/b.js": 'const x = 1;\nexport { x };\n'},
+    {"map/b.js": 'export const later = () => import("./a.js");\n'},
+    {"map/b.js": 'import { hello } from "./a.js";\nexport const twice = hello;\n'},  # a circle
+    {"map/a.js": 'import b from "./b.js";\nexport const hello = b;\n'},  # a default import
+])
+def test_forms_the_bundle_does_not_handle_leave_the_modules_as_they_are(tmp_path, change):
+    from mapapp.web.bundle import bundle
+
+    _modules(tmp_path, {**GRAPH, **change})
+    assert bundle(str(tmp_path), "t3", "map/main.js") is None
+
+
+def test_the_page_loads_one_bundle_or_preloads_every_module(app, client):
+    html = client.get("/?year=2020").get_data(as_text=True)
+    entry = page_urls(html, r'<script type="module" src="([^"]+)"')
+    assert len(entry) == 1 and "/bundle/map/main.js" in entry[0] and "modulepreload" not in html
+    response = client.get(entry[0])
+    assert response.status_code == 200 and "immutable" in response.headers["Cache-Control"]
+    assert response.mimetype == "text/javascript"
+    assert client.get(entry[0].replace("main.js", "nothing.js")).status_code == 404
+    app.config["BUNDLE_MODULES"] = False
+    try:
+        unbundled = client.get("/?year=2020&k=4").get_data(as_text=True)
+        assert "/map/main.js" in unbundled and "/bundle/" not in unbundled and "modulepreload" in unbundled
+    finally:
+        app.config["BUNDLE_MODULES"] = True

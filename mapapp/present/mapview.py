@@ -45,7 +45,8 @@ class AppBootstrap(JSCSSMixin, MacroElement):
 
 
 @lru_cache(maxsize=8)
-def render_parts(bounds: tuple, static_prefix: str, vendor_prefix: str, version: str) -> dict[str, str]:
+def render_parts(bounds: tuple, static_prefix: str, vendor_prefix: str, version: str,
+                 module_url: str = "") -> dict[str, str]:
     """Render the folium map once; return its ``header``, ``html`` and ``script`` parts.
 
     Parameters
@@ -53,6 +54,7 @@ def render_parts(bounds: tuple, static_prefix: str, vendor_prefix: str, version:
     bounds : ((south, west), (north, east)) of the mapped area
     static_prefix, vendor_prefix : URL prefixes of our static files and vendored assets
     version : cache-busting token for our own static files
+    module_url : the page script's URL (default: ``map/main.js`` under ``static_prefix``; a bundle of it)
     """
     (south, west), (north, east) = bounds
     fmap = folium.Map(location=[(south + north) / 2, (west + east) / 2], zoom_start=10, tiles=None,
@@ -65,7 +67,7 @@ def render_parts(bounds: tuple, static_prefix: str, vendor_prefix: str, version:
     fmap.add_child(AppBootstrap(
         js=[],
         css=[("mapapp_css", f"{static_prefix}/map.css?v={version}")],
-        module=f"{static_prefix}/map/main.js?v={version}",  # its imports are relative: see main.js on caching
+        module=module_url or f"{static_prefix}/map/main.js?v={version}",  # its imports are relative: see main.js
     ))
     figure = fmap.get_root()
     for child in figure._children.values():

@@ -86,11 +86,16 @@ def module_graph(folder: str, version: str, entry: str) -> tuple[str, ...]:
         if not path.is_file():
             continue
         for target in imports_of(path.read_text(encoding="utf-8")):
-            resolved = posixpath.normpath(posixpath.join(posixpath.dirname(name), target))
+            resolved = resolve(name, target)
             if resolved != entry and resolved not in seen and not resolved.startswith(".."):
                 seen.append(resolved)
                 pending.append(resolved)
     return tuple(seen)
+
+
+def resolve(importer: str, specifier: str) -> str:
+    """The static folder path a relative specifier names (``resolve("map/a.js", "../p.js")`` → ``"p.js"``)."""
+    return posixpath.normpath(posixpath.join(posixpath.dirname(importer), specifier))
 
 
 def imports_of(source: str) -> list[str]:

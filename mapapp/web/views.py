@@ -31,9 +31,11 @@ from mapapp.query import read as query
 from mapapp.query.answers import cached
 from mapapp.store.db import connection
 from mapapp.web.assets import missing_assets
+from mapapp.web.bundle import entry_url
 from mapapp.web.versioned import preload_urls, static_version
 
 bp = Blueprint("views", __name__)
+MAP_ENTRY = "map/main.js"  # the map page's module (joined with its imports: mapapp.web.bundle)
 
 
 @bp.before_app_request
@@ -85,7 +87,7 @@ def _render_index(conn, assets_missing: list[str]) -> str:
     summary = district.summary(conn, lang)
     chart, chart_legend = district.poverty_chart(summary["poverty"], lang)
     return render_template(
-        "map.html", preload=preload, modules=preload_urls("map/main.js"), first=first, parts=parts,
+        "map.html", preload=preload, modules=[] if entry_url(MAP_ENTRY) else preload_urls(MAP_ENTRY), first=first, parts=parts,
         config_json=_json_block(config),
         t=strings(conn, lang), lang=lang, state=state, catalogue=catalogue, methods=classify.METHODS,
         notice=notice, missing_assets=assets_missing,
@@ -159,7 +161,7 @@ def _map_parts() -> dict:
     parts = render_parts(_area_bounds(), url_for("versioned.static_file", version=static_version(),
                                                  filename="x").rsplit("/", 1)[0],
                          url_for("assets.vendor", package="x", filename="y").rsplit("/", 2)[0],
-                         static_version())
+                         static_version(), entry_url(MAP_ENTRY) or "")
     current_app.extensions.setdefault("mapapp_scripts", {})[parts["digest"]] = parts["script"]
     return parts
 
