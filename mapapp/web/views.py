@@ -177,7 +177,8 @@ def map_script(digest: str):
         abort(404)
     response = current_app.response_class(script, mimetype="text/javascript")
     response.cache_control.public = True
-    response.cache_control.max_age = 7 * 86400
+    response.cache_control.max_age = 365 * 86400
+    response.cache_control.immutable = True  # the URL names the script's digest
     return response
 
 
