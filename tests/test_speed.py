@@ -316,3 +316,21 @@ def test_the_page_loads_one_bundle_or_preloads_every_module(app, client):
         assert "/map/main.js" in unbundled and "/bundle/" not in unbundled and "modulepreload" in unbundled
     finally:
         app.config["BUNDLE_MODULES"] = True
+
+
+def test_a_stored_answer_is_sent_as_stored_gzip_and_equals_the_computed_one(tmp_path):
+    from mapapp.present.precompute import precompute
+
+    first = make_app(tmp_path)
+    path = "/api/values?indicator=poverty_rate&year=2017&units_year=2025&format=columns"
+    computed = first.test_client().get(path).get_json()
+    precompute(first, every_indicator=False)
+    restarted = make_app(tmp_path)
+    client = restarted.test_client()
+    sent = client.get(path, headers={"Accept-Encoding": "gzip"})
+    assert sent.headers["Content-Encoding"] == "gzip" and "Accept-Encoding" in sent.headers["Vary"]
+    assert json.loads(gzip.decompress(sent.data)) == computed
+    plain = client.get(path)  # a client without gzip gets the text
+    assert "Content-Encoding" not in plain.headers and plain.get_json() == computed
+    assert plain.headers["ETag"] == sent.headers["ETag"]
+    assert client.get(path, headers={"Accept-Encoding": "gzip", "If-None-Match": sent.headers["ETag"]}).status_code == 304

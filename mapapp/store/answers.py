@@ -13,8 +13,14 @@ import sqlalchemy as sa
 from mapapp.store.db import answers
 
 
-def stored_answer(conn: sa.Connection, generation: str, kind: str, key: str) -> str | None:
-    """The stored answer, or ``None``.
+class StoredAnswer(str):
+    """An answer's text read from the store; ``gzipped`` is its stored body, ready to send as it is."""
+
+    gzipped: bytes = b""
+
+
+def stored_answer(conn: sa.Connection, generation: str, kind: str, key: str) -> StoredAnswer | None:
+    """The stored answer (text, with its gzip body), or ``None``.
 
     Parameters
     ----------
@@ -26,7 +32,11 @@ def stored_answer(conn: sa.Connection, generation: str, kind: str, key: str) -> 
     """
     body = conn.execute(sa.select(answers.c.body).where(
         answers.c.generation == generation, answers.c.kind == kind, answers.c.key == key)).scalar()
-    return None if body is None else gzip.decompress(body).decode("utf-8")
+    if body is None:
+        return None
+    answer = StoredAnswer(gzip.decompress(body).decode("utf-8"))
+    answer.gzipped = body
+    return answer
 
 
 def stored_keys(conn: sa.Connection, generation: str, kind: str) -> set[str]:

@@ -134,7 +134,17 @@ def values():
     state = parse(request.args, current_app.config, query.catalogue(conn).keys())
     form = "columns" if request.args.get("format") == "columns" else "records"
     body = values_text(conn, state, form)
-    return _cached_json(body, hashlib.sha256(body.encode()).hexdigest()[:32], 60)
+    etag = hashlib.sha256(body.encode()).hexdigest()[:32]
+    gzipped = getattr(body, "gzipped", b"")  # precomputed: compressed once, when the data changed
+    if not (gzipped and accepts_gzip()):
+        return _cached_json(body, etag, 60)
+    response = Response(gzipped, mimetype="application/json")
+    response.headers["Content-Encoding"] = "gzip"
+    response.vary.add("Accept-Encoding")
+    response.set_etag(etag)
+    response.cache_control.public = True
+    response.cache_control.max_age = 60
+    return response.make_conditional(request)
 
 
 @bp.get("/projects")
