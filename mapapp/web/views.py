@@ -112,7 +112,10 @@ def _first_view(conn, state: ViewState, version: dict) -> dict:
     digest, body = query.pack(conn, version["id"], 0)
     if len(body) <= INLINE_GEOMETRY_MAX_GZIP:
         geometry = _json_text(gzip.decompress(body).decode("utf-8"))
-    return {"values_json": values, "geometry_json": geometry, "geometry_key": f"{version['id']}/0"}
+    # The banner shown from the start when it will be: no layout change once the map is drawn.
+    illustrative = bool(values) and bool(json.loads(values).get("illustrative"))
+    return {"values_json": values, "geometry_json": geometry, "geometry_key": f"{version['id']}/0",
+            "illustrative": illustrative}
 
 
 def _json_text(text: str) -> str:
