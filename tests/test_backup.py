@@ -251,12 +251,14 @@ def test_restore_asks_before_replacing(fresh_app, tmp_path):
 
 def _downgrade(path: str, version: int) -> None:
     """Make the store look like one written by an older version of the app."""
-    drop = {3: ["geometry_packs"],
-            2: ["geometry_packs", "users", "login_failures"],
-            1: ["geometry_packs", "users", "login_failures", "imports", "import_value_changes",
+    drop = {4: ["answers"],
+            3: ["answers", "geometry_packs"],
+            2: ["answers", "geometry_packs", "users", "login_failures"],
+            1: ["answers", "geometry_packs", "users", "login_failures", "imports", "import_value_changes",
                 "import_boundary_snapshots", "project_points"]}[version]
     with sqlite3.connect(path) as conn:
-        conn.execute("ALTER TABLE units DROP COLUMN parent")
+        if version < 4:
+            conn.execute("ALTER TABLE units DROP COLUMN parent")
         for table in drop:
             conn.execute(f'DROP TABLE IF EXISTS "{table}"')
         if version == 1:
@@ -266,10 +268,10 @@ def _downgrade(path: str, version: int) -> None:
     conn.close()
 
 
-@pytest.mark.parametrize("version,expected", [(1, [2, 3, 4]), (2, [3, 4]), (3, [4]), (4, [])])
+@pytest.mark.parametrize("version,expected", [(1, [2, 3, 4, 5]), (2, [3, 4, 5]), (3, [4, 5]), (4, [5]), (5, [])])
 def test_create_schema_migrates_older_stores_and_keeps_their_data(fresh_app, version, expected):
     path = db_path(fresh_app)
-    _downgrade(path, version) if version < 4 else None
+    _downgrade(path, version) if version < 5 else None
     values = value_rows(fresh_app)
     engine = db.make_engine(fresh_app.config["DATABASE_URL"])
     try:
@@ -278,7 +280,7 @@ def test_create_schema_migrates_older_stores_and_keeps_their_data(fresh_app, ver
         with engine.connect() as conn:
             assert db.get_meta(conn, "schema_version") == str(db.SCHEMA_VERSION)
             inspector = sa.inspect(conn)
-            for table in ("users", "login_failures", "imports", "import_value_changes", "geometry_packs"):
+            for table in ("users", "login_failures", "imports", "import_value_changes", "geometry_packs", "answers"):
                 assert inspector.has_table(table), table
             assert "parent" in {c["name"] for c in inspector.get_columns("units")}
     finally:

@@ -310,6 +310,10 @@ def test_the_page_loads_one_bundle_or_preloads_every_module(app, client):
     assert response.status_code == 200 and "immutable" in response.headers["Cache-Control"]
     assert response.mimetype == "text/javascript"
     assert client.get(entry[0].replace("main.js", "nothing.js")).status_code == 404
+    version = entry[0].split("/")[2]
+    for outside in ("../../../mapapp/__init__.py", "..%2F..%2Fnode_modules%2Fleaflet%2Fdist%2Fleaflet.js",
+                    "../../node_modules/leaflet/dist/leaflet.js"):
+        assert client.get(f"/static-v/{version}/bundle/map/{outside}").status_code == 404, outside
     app.config["BUNDLE_MODULES"] = False
     try:
         unbundled = client.get("/?year=2020&k=4").get_data(as_text=True)
@@ -334,3 +338,14 @@ def test_a_stored_answer_is_sent_as_stored_gzip_and_equals_the_computed_one(tmp_
     assert "Content-Encoding" not in plain.headers and plain.get_json() == computed
     assert plain.headers["ETag"] == sent.headers["ETag"]
     assert client.get(path, headers={"Accept-Encoding": "gzip", "If-None-Match": sent.headers["ETag"]}).status_code == 304
+
+
+def test_the_bundle_never_reads_outside_the_static_folder(tmp_path):
+    from mapapp.web.bundle import bundle
+
+    static = tmp_path / "static"
+    _modules(static, GRAPH)
+    (tmp_path / "secret.js").write_text("export const key = 'not for the web';\n")
+    assert bundle(str(static), "t4", "../secret.js") is None
+    _modules(static, {"map/b.js": 'import { key } from "../../secret.js";\nexport const twice = key;\n'})
+    assert bundle(str(static), "t5", "map/main.js") is None

@@ -87,12 +87,14 @@ def _dependency_order(folder: str, entry: str) -> list[str] | None:
     order: list[str] = []
     visiting: set[str] = set()
 
+    root = Path(folder).resolve()
+
     def visit(name: str) -> bool:
         if name in order:
             return True
-        path = Path(folder) / name
-        if name in visiting or not path.is_file():
-            return False
+        path = (root / name).resolve()
+        if name in visiting or not path.is_file() or not path.is_relative_to(root):
+            return False  # a circle, a missing file, or one outside the static folder
         visiting.add(name)
         for spec in imports_of(path.read_text(encoding="utf-8")):
             if not visit(resolve(name, spec)):
