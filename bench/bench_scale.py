@@ -760,7 +760,9 @@ def server_pass(res: dict, pair: Pair, reps: Repeats, browser: Browser, years: l
     naive_first = cold_load(browser, pair.naive_url(pair.size.year), pair.naive_watch(), "local")
     res["naive"]["first_load"] = naive_first["paint"]
     page = urlsplit(pair.ours_url(pair.size.year))
-    values = local_paths(warm["items"], "values")
+    # The page carries its first values (and a small geometry pack) inline: time the API URLs
+    # a year change asks for instead.
+    values = local_paths(warm["items"], "values") or [f"/api/values?{page.query}&format=columns"]
     res["ours"]["server"] = {
         "page": time_urls(pair.ours.port, [f"{page.path}?{page.query}"], reps.server),
         "geometry": time_urls(pair.ours.port, local_paths(warm["items"], "geometry"), reps.server),

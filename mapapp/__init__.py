@@ -40,8 +40,11 @@ def create_app(test_config: dict | None = None) -> Flask:
         CANVAS_MIN_UNITS=1000,
         # Commune names on the web map only while at most this many units are in view (else none could be read).
         LABELS_MAX_IN_VIEW=600,
-        # Atlases: build each year's values in the background at start (a second each for a country).
+        # Compute and store every year's values when the data changed: at start (what the
+        # store lacks), after an import or an undo (see mapapp.present.precompute).
         PREWARM=True,
+        # The map page's modules joined into one file (mapapp.web.bundle); False: one by one, preloaded.
+        BUNDLE_MODULES=True,
     )
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
@@ -62,11 +65,24 @@ def create_app(test_config: dict | None = None) -> Flask:
     from mapapp.cli import commands as cli
     from mapapp.cli import imports as import_cli
     from mapapp.cli import reports as report_cli
-    from mapapp.web import api, assets, auth, exports, imports_web, reports, security, transport, views
+    from mapapp.web import (
+        api,
+        assets,
+        auth,
+        bundle,  # noqa: F401 - adds the bundle route to versioned.bp
+        exports,
+        imports_web,
+        reports,
+        security,
+        transport,
+        versioned,
+        views,
+    )
 
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(assets.bp)
+    app.register_blueprint(versioned.bp)
     app.register_blueprint(exports.bp)
     app.register_blueprint(reports.bp)
     app.register_blueprint(imports_web.bp)
@@ -79,10 +95,15 @@ def create_app(test_config: dict | None = None) -> Flask:
     report_cli.register(app)
     if app.config["SEED_ON_START"]:
         _seed_on_start(app)
-    if app.config["PREWARM"] and app.extensions["mapapp_atlas"] is not None and not app.config.get("MISSING_INPUTS"):
-        from mapapp.query.answers import prewarm
+    if app.config["PREWARM"] and not app.config.get("MISSING_INPUTS"):
+        from mapapp.present.precompute import precompute
 
-        prewarm(app)
+        # Part of a data change, before serving: nothing to do when the store already has them.
+        precompute(app)
+        if app.extensions["mapapp_atlas"] is not None:
+            from mapapp.query.answers import prewarm
+
+            prewarm(app)  # a country's label points and circle anchors, in the background
     return app
 
 

@@ -11,7 +11,6 @@ import struct
 import zipfile
 
 
-
 def good_xlsx(rows: int = 3) -> bytes:
     """A small valid annex (for variations)."""
     import openpyxl

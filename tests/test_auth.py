@@ -314,5 +314,5 @@ def test_session_cookie_flags(fresh_app, monkeypatch, tmp_path):
 def test_schema_has_accounts(app):
     with app.app_context():
         with db.get_engine().connect() as conn:
-            assert db.get_meta(conn, "schema_version") == str(db.SCHEMA_VERSION) == "5"
+            assert db.get_meta(conn, "schema_version") == str(db.SCHEMA_VERSION) == "6"
             assert sa.inspect(conn).has_table("users") and sa.inspect(conn).has_table("login_failures")

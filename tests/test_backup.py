@@ -331,15 +331,17 @@ def test_restore_asks_before_replacing(fresh_app, tmp_path):
 
 def _downgrade(engine: sa.Engine, version: int) -> None:
     """Make the store look like one written by an older version of the app."""
-    drop = {4: [],
-            3: ["geometry_packs"],
-            2: ["geometry_packs", "users", "login_failures"],
-            1: ["geometry_packs", "users", "login_failures", "imports", "import_value_changes",
+    drop = {5: ["answers"],
+            4: ["answers"],
+            3: ["answers", "geometry_packs"],
+            2: ["answers", "geometry_packs", "users", "login_failures"],
+            1: ["answers", "geometry_packs", "users", "login_failures", "imports", "import_value_changes",
                 "import_boundary_snapshots", "project_points"]}[version]
     cascade = " CASCADE" if db.is_postgresql(engine) else ""
     with engine.begin() as conn:
-        conn.execute(sa.text("ALTER TABLE boundary_versions DROP COLUMN label_en"))
-        conn.execute(sa.text("ALTER TABLE indicators DROP COLUMN legend_breaks"))
+        if version < 5:
+            conn.execute(sa.text("ALTER TABLE boundary_versions DROP COLUMN label_en"))
+            conn.execute(sa.text("ALTER TABLE indicators DROP COLUMN legend_breaks"))
         if version < 4:
             conn.execute(sa.text("ALTER TABLE units DROP COLUMN parent"))
         for table in drop:
@@ -350,9 +352,10 @@ def _downgrade(engine: sa.Engine, version: int) -> None:
             conn.execute(sa.text("UPDATE meta SET value = :v WHERE key = 'schema_version'"), {"v": str(version)})
 
 
-@pytest.mark.parametrize("version,expected", [(1, [2, 3, 4, 5]), (2, [3, 4, 5]), (3, [4, 5]), (4, [5]), (5, [])])
+@pytest.mark.parametrize("version,expected", [(1, [2, 3, 4, 5, 6]), (2, [3, 4, 5, 6]), (3, [4, 5, 6]), (4, [5, 6]),
+                                              (5, [6]), (6, [])])
 def test_create_schema_migrates_older_stores_and_keeps_their_data(fresh_app, version, expected):
-    _downgrade(store_engine(fresh_app), version) if version < 5 else None
+    _downgrade(store_engine(fresh_app), version) if version < 6 else None
     values = value_rows(fresh_app)
     engine = db.make_engine(fresh_app.config["DATABASE_URL"])
     try:
@@ -361,7 +364,7 @@ def test_create_schema_migrates_older_stores_and_keeps_their_data(fresh_app, ver
         with engine.connect() as conn:
             assert db.get_meta(conn, "schema_version") == str(db.SCHEMA_VERSION)
             inspector = sa.inspect(conn)
-            for table in ("users", "login_failures", "imports", "import_value_changes", "geometry_packs"):
+            for table in ("users", "login_failures", "imports", "import_value_changes", "geometry_packs", "answers"):
                 assert inspector.has_table(table), table
             assert "parent" in {c["name"] for c in inspector.get_columns("units")}
             assert "label_en" in {c["name"] for c in inspector.get_columns("boundary_versions")}
@@ -400,9 +403,9 @@ def test_restoring_an_old_backup_migrates_it(fresh_app, tmp_path):
         backup._copy_consistent(backup.database_path(fresh_app.config["DATABASE_URL"]), old)
     backup.restore(fresh_app.config["DATABASE_URL"], current, tmp_path / "kept")
     result = backup.restore(fresh_app.config["DATABASE_URL"], old, tmp_path / "kept")
-    assert result["schema_version"] == 2 and result["migrated"] == [3, 4, 5]
+    assert result["schema_version"] == 2 and result["migrated"] == [3, 4, 5, 6]
     with store_engine(fresh_app).connect() as conn:
-        assert conn.execute(sa.text("SELECT value FROM meta WHERE key='schema_version'")).scalar() == "5"
+        assert conn.execute(sa.text("SELECT value FROM meta WHERE key='schema_version'")).scalar() == "6"
         assert conn.execute(sa.text("SELECT count(*) FROM users")).scalar() == 0
 
 

@@ -25,6 +25,7 @@ def init_db_command(force: bool) -> None:
     With an atlas configured (``MAPAPP_ATLAS``), its store gets the atlas alone.
     Each stage and its counts are printed on stderr as it starts.
     """
+    from mapapp.present.precompute import precompute
     from mapapp.store.db import get_engine
 
     def progress(message: str) -> None:
@@ -51,6 +52,7 @@ def init_db_command(force: bool) -> None:
             raise click.ClickException(
                 "put the shared data folder beside the project (../shared) or set MAPAPP_SHARED_DIR")
         notes = seed(get_engine(), inputs, force=force, progress=progress)
+    precompute(current_app._get_current_object(), every_indicator=False)
     for note in notes:
         click.echo(f"left out: {note}")
     click.echo(f"database ready: {current_app.config['DATABASE_URL']}")

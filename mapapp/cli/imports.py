@@ -14,6 +14,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from mapapp.ingest import indicator_import, numbers, templates, transaction, undo, value_writes
+from mapapp.present.precompute import precompute
 
 EXIT_ERROR = 1
 
@@ -31,6 +32,11 @@ def _progress(stage: str, done: int, total: int) -> None:
     labels = {"write": "đang ghi / writing", "read": "đang đọc / reading", "check": "đang kiểm tra / checking"}
     click.echo(f"  {labels.get(stage, stage)}: {done}/{total}", err=True)
     sys.stderr.flush()
+
+
+def _refresh_answers() -> None:
+    """The default indicator's values of every year, stored for the server (the rest at its next start)."""
+    precompute(current_app._get_current_object(), every_indicator=False)
 
 
 def _print_problems(problems) -> bool:
@@ -90,6 +96,7 @@ def import_indicators_command(file: Path, year, source, columns, who, dry_run) -
         click.echo("(chạy thử: không ghi gì / dry run: nothing written)")
         return
     import_id = indicator_import.apply_indicator_import(engine, parsed, options, progress=_progress)
+    _refresh_answers()
     click.echo(f"đã nhập / imported: lần nhập #{import_id} (hoàn tác / undo: flask --app mapapp undo-import "
                f"{import_id})")
 
@@ -146,6 +153,7 @@ def import_projects_command(file: Path, source, who, dry_run) -> None:
         click.echo(f"{len(parsed.projects)} dự án (chạy thử: không ghi gì) / projects (dry run: nothing written)")
         return
     import_id = project_import.apply_projects(engine, parsed, options, progress=_progress)
+    _refresh_answers()
     click.echo(f"đã nhập / imported {len(parsed.projects)} projects: lần nhập #{import_id}")
 
 
@@ -186,6 +194,7 @@ def import_boundaries_command(file: Path, valid_from, valid_to, crs, encoding, s
         click.echo("(chạy thử: không ghi gì / dry run: nothing written)")
         return
     import_id = boundary_import.apply_boundaries(engine, parsed, options)
+    _refresh_answers()
     click.echo(f"đã nhập / imported boundary version: lần nhập #{import_id}")
 
 
@@ -220,6 +229,7 @@ def undo_import_command(import_id: int, who) -> None:
     except value_writes.UndoRefused as error:
         _fail(f"LỖI/ERROR: {error}")
         return
+    _refresh_answers()
     click.echo(f"đã hoàn tác lần nhập #{import_id} / undone ({result['values_restored']} giá trị/values restored)")
 
 

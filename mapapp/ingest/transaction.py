@@ -16,7 +16,6 @@ from mapapp.core.names import nfc
 from mapapp.ingest.value_writes import UndoRefused, restore_values
 from mapapp.store import db
 
-
 BUSY_WAIT_S = 30.0  # an import of a whole country's annex takes a few seconds to write
 
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from mapapp.core.i18n import text
-from mapapp.present import classes as shared_classes
 from mapapp.present import circles as proportional
+from mapapp.present import classes as shared_classes
 from mapapp.present import classify
 from mapapp.present.viewstate import ViewState
 from mapapp.query import aggregate

@@ -17,7 +17,7 @@ from jinja2 import Template
 
 
 class AppBootstrap(JSCSSMixin, MacroElement):
-    """Loads the cluster plugin and our module entry, and hands the folium map to it.
+    """Loads our stylesheet and module entry, and hands the folium map to it.
 
     Our page scripts are ES modules, deferred: they run once the page is parsed, after
     this start-up script, which leaves the map in ``window.mapappLeafletMap`` and
@@ -45,7 +45,8 @@ class AppBootstrap(JSCSSMixin, MacroElement):
 
 
 @lru_cache(maxsize=8)
-def render_parts(bounds: tuple, static_prefix: str, vendor_prefix: str, version: str) -> dict[str, str]:
+def render_parts(bounds: tuple, static_prefix: str, vendor_prefix: str, version: str,
+                 module_url: str = "") -> dict[str, str]:
     """Render the folium map once; return its ``header``, ``html`` and ``script`` parts.
 
     Parameters
@@ -53,6 +54,7 @@ def render_parts(bounds: tuple, static_prefix: str, vendor_prefix: str, version:
     bounds : ((south, west), (north, east)) of the mapped area
     static_prefix, vendor_prefix : URL prefixes of our static files and vendored assets
     version : cache-busting token for our own static files
+    module_url : the page script's URL (default: ``map/main.js`` under ``static_prefix``; a bundle of it)
     """
     (south, west), (north, east) = bounds
     fmap = folium.Map(location=[(south + north) / 2, (west + east) / 2], zoom_start=10, tiles=None,
@@ -61,12 +63,11 @@ def render_parts(bounds: tuple, static_prefix: str, vendor_prefix: str, version:
     fmap.default_js = [("leaflet", f"{vendor_prefix}/leaflet/leaflet.js")]
     fmap.default_css = [("leaflet_css", f"{vendor_prefix}/leaflet/leaflet.css")]
     fmap.fit_bounds([[south, west], [north, east]])
+    # Leaflet.markercluster is loaded by the page after the first paint (see lazy_assets).
     fmap.add_child(AppBootstrap(
-        js=[("markercluster", f"{vendor_prefix}/leaflet.markercluster/leaflet.markercluster.js")],
-        css=[("markercluster_css", f"{vendor_prefix}/leaflet.markercluster/MarkerCluster.css"),
-             ("markercluster_default_css", f"{vendor_prefix}/leaflet.markercluster/MarkerCluster.Default.css"),
-             ("mapapp_css", f"{static_prefix}/map.css?v={version}")],
-        module=f"{static_prefix}/map/main.js?v={version}",  # its imports are relative: see main.js on caching
+        js=[],
+        css=[("mapapp_css", f"{static_prefix}/map.css?v={version}")],
+        module=module_url or f"{static_prefix}/map/main.js?v={version}",  # its imports are relative: see main.js
     ))
     figure = fmap.get_root()
     for child in figure._children.values():
@@ -79,6 +80,13 @@ def render_parts(bounds: tuple, static_prefix: str, vendor_prefix: str, version:
     script = figure.script.render()
     return {"header": header, "html": figure.html.render(), "script": script,
             "digest": hashlib.sha256(script.encode()).hexdigest()[:16]}
+
+
+def lazy_assets(vendor_prefix: str) -> dict[str, list[str]]:
+    """Assets the page loads after its first paint: the marker clustering plugin (static/map/projects.js)."""
+    folder = f"{vendor_prefix}/leaflet.markercluster"
+    return {"js": [f"{folder}/leaflet.markercluster.js"],
+            "css": [f"{folder}/MarkerCluster.css", f"{folder}/MarkerCluster.Default.css"]}
 
 
 _INLINE_SCRIPT = re.compile(r"<script>.*?</script>", re.S)

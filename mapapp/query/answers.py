@@ -13,15 +13,18 @@ from typing import Callable
 
 from flask import current_app
 
+from mapapp.store.answers import stored_answer
 from mapapp.store.db import data_generation
 
 MAX_BYTES = 64 * 1024 * 1024  # a national ranking is ~10 MB of Python objects: keep memory bounded
 #: Each kind of answer has its own budget, so that a few large rankings never push out
 #: the small per-year values every repaint needs.
 BUDGETS = {"values-columns": 32 * 1024 * 1024, "values-records": 32 * 1024 * 1024, "ranking": MAX_BYTES,
-           "series": 32 * 1024 * 1024}
+           "series": 32 * 1024 * 1024, "map-page": 16 * 1024 * 1024}
 ROW_BYTES = 1000  # estimated size of one ranking row in memory
 VALUE_BYTES = 32  # estimated size of one float in a list of a year's values
+#: Kinds whose answers may have been precomputed into the store (mapapp.present.precompute).
+STORED_KINDS = ("values-columns", "values-records")
 
 
 class AnswerCache:
@@ -61,7 +64,10 @@ def estimated_size(answer) -> int:
 
 
 def cached(conn, kind: str, key: str, compute: Callable):
-    """``compute()``, or its answer kept from an earlier request on the same data.
+    """``compute()``, or its answer kept from an earlier request (or precomputed) on the same data.
+
+    A miss in the process looks in the store (:mod:`mapapp.store.answers`) before computing:
+    a restarted process answers precomputed views at once.
 
     Parameters
     ----------
@@ -75,8 +81,14 @@ def cached(conn, kind: str, key: str, compute: Callable):
     caches = current_app.extensions.setdefault("mapapp_answers", {})
     if kind not in caches:
         caches[kind] = AnswerCache(BUDGETS.get(kind, MAX_BYTES))
-    full_key = (str(conn.engine.url), data_generation(conn), kind, key)
-    return caches[kind].get_or_compute(full_key, compute)
+    generation = data_generation(conn)
+    full_key = (str(conn.engine.url), generation, kind, key)
+
+    def stored_or_computed():
+        text = stored_answer(conn, generation, kind, key) if kind in STORED_KINDS else None
+        return compute() if text is None else text
+
+    return caches[kind].get_or_compute(full_key, stored_or_computed)
 
 
 def prewarm(app, delay_s: float = 2.0) -> threading.Thread:

@@ -23,8 +23,9 @@ from sqlalchemy import event
 #: (see :func:`create_schema`); a store from a newer version is refused, never altered.
 #: 1: the map data; 2: import history tables (imports, import_value_changes,
 #: import_boundary_snapshots, project_points); 3: accounts (users, login_failures);
-#: 4: unit parents, geometry packs; 5: English boundary labels, indicators' preset legend bands.
-SCHEMA_VERSION = 5
+#: 4: unit parents, geometry packs; 5: English boundary labels, indicators' preset legend bands;
+#: 6: precomputed answers.
+SCHEMA_VERSION = 6
 
 metadata = sa.MetaData()
 
@@ -247,6 +248,17 @@ district_facts = sa.Table(
 )
 
 
+# Derived answers (a year's values on a layout...) computed when the data changes, so that a
+# restarted process answers at once; rows of other generations are stale (mapapp.store.answers).
+answers = sa.Table(
+    "answers", metadata,
+    sa.Column("generation", sa.String(32), primary_key=True),
+    sa.Column("kind", sa.String(32), primary_key=True),
+    sa.Column("key", sa.String(255), primary_key=True),
+    sa.Column("body", sa.LargeBinary, nullable=False),  # gzip of the answer's UTF-8 JSON
+)
+
+
 def default_database_url(instance_path: str, atlas_id: str = "") -> str:
     """Return the SQLite URL of the atlas's database file in the instance folder."""
     from mapapp.core.atlas import database_name
@@ -328,6 +340,11 @@ def _migrate_to_5(conn: sa.Connection) -> None:
     conn.execute(sa.text("ALTER TABLE indicators ADD COLUMN legend_breaks TEXT NOT NULL DEFAULT ''"))
 
 
+def _migrate_to_6(conn: sa.Connection) -> None:
+    """6: precomputed answers."""
+    _create_tables(conn, answers)
+
+
 #: ``(version, function)`` in order: ``function`` brings a store at ``version - 1`` to ``version``.
 #: Each runs in its own transaction together with the version stamp, so a crash leaves the
 #: store at a whole version. Never edit a published step: add a new one and bump SCHEMA_VERSION.
@@ -336,6 +353,7 @@ MIGRATIONS: list[tuple[int, object]] = [
     (3, _migrate_to_3),
     (4, _migrate_to_4),
     (5, _migrate_to_5),
+    (6, _migrate_to_6),
 ]
 
 

@@ -13,11 +13,10 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from mapapp.core import parsing
 from mapapp.geo import label_points
-from mapapp.present.choropleth import build_view, columns
+from mapapp.present.values_answer import values_text
 from mapapp.present.viewstate import BadRequest, parse, parse_year
 from mapapp.query import read as query
 from mapapp.query.anchors import context_json
-from mapapp.query.answers import cached
 from mapapp.store.db import connection
 from mapapp.web.transport import accepts_gzip
 
@@ -189,15 +188,18 @@ def values():
         raise BadRequest("the parameter indicator is required (e.g. indicator=poverty_rate)")
     state = parse(request.args, current_app.config, query.catalogue(conn).keys())
     form = "columns" if request.args.get("format") == "columns" else "records"
-
-    def answer() -> str:
-        view = build_view(conn, state)
-        if form == "columns":
-            view = columns(conn, view)
-        return json.dumps(view, ensure_ascii=False, separators=(",", ":"))
-
-    body = cached(conn, "values-" + form, state.query_string(), answer)
-    return _cached_json(body, hashlib.sha256(body.encode()).hexdigest()[:32], 60)
+    body = values_text(conn, state, form)
+    etag = hashlib.sha256(body.encode()).hexdigest()[:32]
+    gzipped = getattr(body, "gzipped", b"")  # precomputed: compressed once, when the data changed
+    if not (gzipped and accepts_gzip()):
+        return _cached_json(body, etag, 60)
+    response = Response(gzipped, mimetype="application/json")
+    response.headers["Content-Encoding"] = "gzip"
+    response.vary.add("Accept-Encoding")
+    response.set_etag(etag)
+    response.cache_control.public = True
+    response.cache_control.max_age = 60
+    return response.make_conditional(request)
 
 
 @bp.get("/projects")

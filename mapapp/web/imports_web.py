@@ -24,6 +24,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from mapapp.core import i18n, parsing
 from mapapp.ingest import columns, indicator_import, templates, transaction, value_writes
 from mapapp.ingest.undo import undo_import
+from mapapp.present.precompute import after_write
 from mapapp.store.db import get_engine
 from mapapp.web import auth
 
@@ -231,6 +232,7 @@ def _confirm(kind: str, read, apply, preview):
         return _index_page(error=_strings(_lang())["busy"], status=409)
     except transaction.ImportRefused:
         return preview()
+    after_write(current_app._get_current_object())
     _drop_upload(token)
     return redirect(url_for("imports.detail", import_id=import_id, lang=_lang(), done=1))
 
@@ -337,6 +339,7 @@ def undo(import_id: int):
         undo_import(get_engine(), import_id, _who())
     except value_writes.UndoRefused as error:
         return _index_page(error=str(error), status=409)
+    after_write(current_app._get_current_object())
     return _index_page(notice=_strings(_lang())["undo_done"].format(id=import_id))
 
 

@@ -6,16 +6,18 @@ state lives in the query string, like the map's.
 """
 from __future__ import annotations
 
+import gzip
+import hashlib
 import json
 from dataclasses import replace
-from functools import lru_cache
 from urllib.parse import quote, urlencode
 
 from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request, url_for
 
 from mapapp.core import i18n
 from mapapp.present import choropleth, classify, district, profiles, ranking
-from mapapp.present.mapview import render_parts
+from mapapp.present.mapview import lazy_assets, render_parts
+from mapapp.present.values_answer import values_text
 from mapapp.present.viewstate import (
     BadRequest,
     ViewState,
@@ -29,15 +31,18 @@ from mapapp.query import read as query
 from mapapp.query.answers import cached
 from mapapp.store.db import connection
 from mapapp.web.assets import missing_assets
+from mapapp.web.bundle import entry_url
+from mapapp.web.versioned import preload_urls, static_version
 
 bp = Blueprint("views", __name__)
+MAP_ENTRY = "map/main.js"  # the map page's module (joined with its imports: mapapp.web.bundle)
 
 
 @bp.before_app_request
 def _require_data():
     """Without input data, every page explains what is missing instead of failing."""
     missing = current_app.config.get("MISSING_INPUTS")
-    if missing and request.blueprint not in ("api", "assets") and request.endpoint != "static":
+    if missing and request.blueprint not in ("api", "assets", "versioned") and request.endpoint != "static":
         return render_template("missing.html", missing=missing,
                                shared_dir=current_app.config["SHARED_DIR"]), 503
     return None
@@ -45,8 +50,22 @@ def _require_data():
 
 @bp.get("/")
 def index():
-    """The map page; its state comes from, and is kept in, the query string."""
+    """The map page; its state comes from, and is kept in, the query string.
+
+    The page depends only on the query string and the data: it is rendered once per data
+    generation, and sent with an ETag so that a browser's next visit gets a ``304``.
+    """
     conn = connection()
+    assets_missing = missing_assets(current_app.config["ASSETS_DIR"])
+    key = request.query_string.decode("utf-8", "replace") + ("|missing-assets" if assets_missing else "")
+    html = cached(conn, "map-page", key, lambda: _render_index(conn, assets_missing))
+    response = current_app.response_class(html, mimetype="text/html")
+    response.set_etag(hashlib.sha256(html.encode("utf-8")).hexdigest()[:32])
+    response.cache_control.no_cache = True
+    return response.make_conditional(request)
+
+
+def _render_index(conn, assets_missing: list[str]) -> str:
     catalogue = query.catalogue(conn)
     notice = None
     try:
@@ -60,20 +79,54 @@ def index():
     config = page_config(conn, catalogue, state)
     parts = _map_parts()
     version = config["versions"][str(state.geography_year)]
-    values_query = with_changes(state, projects=True, focus="", labels=True, label_values=False).query_string()
-    preload = [f"{config['api']}/geometry?version={quote(version['id'])}&level=0&v={version['levels'][0]['checksum']}",
-               f"{config['api']}/values?{values_query}&format=columns"]
+    first = _first_view(conn, state, version)
+    preload = [] if first["geometry_json"] else [
+        f"{config['api']}/geometry?version={quote(version['id'])}&level=0&v={version['levels'][0]['checksum']}"]
+    if not first["values_json"]:
+        values_query = with_changes(state, projects=True, focus="", labels=True, label_values=False).query_string()
+        preload.append(f"{config['api']}/values?{values_query}&format=columns")
     summary = district.summary(conn, lang)
     chart, chart_legend = district.poverty_chart(summary["poverty"], lang)
     return render_template(
-        "map.html", preload=preload, parts=parts, config_json=_json_block(config),
+        "map.html", preload=preload, modules=[] if entry_url(MAP_ENTRY) else preload_urls(MAP_ENTRY), first=first, parts=parts,
+        config_json=_json_block(config),
         t=strings(conn, lang), lang=lang, state=state, catalogue=catalogue, methods=classify.METHODS,
         data_years={k: v["years"] for k, v in query.indicator_years(conn).items()},
-        notice=notice, missing_assets=missing_assets(current_app.config["ASSETS_DIR"]),
+        notice=notice, missing_assets=assets_missing,
         lang_query=with_changes(state, lang="en" if lang == "vi" else "vi").query_string(),
         years=config["years"], district=summary, district_chart=chart, district_legend=chart_legend,
         nav=_nav(state),
     )
+
+
+#: A first view's geometry pack up to this size (gzip) travels inside the page: one round trip
+#: fewer. Larger ones are preloaded instead, so a second visit takes them from the browser's cache.
+INLINE_GEOMETRY_MAX_GZIP = 64 * 1024
+
+
+def _first_view(conn, state: ViewState, version: dict) -> dict:
+    """The first view's values and (when small) geometry pack, as JSON for data blocks of the page."""
+    try:
+        values = _json_text(values_text(conn, with_changes(state, projects=True, focus=""), "columns"))
+    except (BadRequest, query.NotFound):
+        values = ""  # the page script asks the API, which says what is wrong
+    geometry = ""
+    digest, body = query.pack(conn, version["id"], 0)
+    if len(body) <= INLINE_GEOMETRY_MAX_GZIP:
+        geometry = _json_text(gzip.decompress(body).decode("utf-8"))
+    # The banner shown from the start when it will be: no layout change once the map is drawn.
+    illustrative = bool(values) and bool(json.loads(values).get("illustrative"))
+    return {"values_json": values, "geometry_json": geometry, "geometry_key": f"{version['id']}/0",
+            "illustrative": illustrative}
+
+
+def _json_text(text: str) -> str:
+    """A JSON text made safe for a ``<script type="application/json">`` block.
+
+    ``<`` (only ever inside JSON strings) becomes ``\\u003c``: no ``</script>`` or ``<!--``
+    in the data can end the block or change how the HTML around it is parsed.
+    """
+    return text.replace("<", "\\u003c")
 
 
 def strings(conn, lang: str) -> dict[str, str]:
@@ -83,7 +136,7 @@ def strings(conn, lang: str) -> dict[str, str]:
 
 def _json_block(data) -> str:
     """JSON for a ``<script type="application/json">`` block (no ``</`` can close it early)."""
-    return json.dumps(data, ensure_ascii=False).replace("</", "<\\/")
+    return _json_text(json.dumps(data, ensure_ascii=False))
 
 
 def _nav(state: ViewState) -> dict:
@@ -110,9 +163,10 @@ def _default_other_year(year: int) -> int:
 
 def _map_parts() -> dict:
     """The folium map parts for this app (rendered once), registered for :func:`map_script`."""
-    parts = render_parts(_area_bounds(), url_for("static", filename="").rstrip("/"),
+    parts = render_parts(_area_bounds(), url_for("versioned.static_file", version=static_version(),
+                                                 filename="x").rsplit("/", 1)[0],
                          url_for("assets.vendor", package="x", filename="y").rsplit("/", 2)[0],
-                         _static_version())
+                         static_version(), entry_url(MAP_ENTRY) or "")
     current_app.extensions.setdefault("mapapp_scripts", {})[parts["digest"]] = parts["script"]
     return parts
 
@@ -128,7 +182,8 @@ def map_script(digest: str):
         abort(404)
     response = current_app.response_class(script, mimetype="text/javascript")
     response.cache_control.public = True
-    response.cache_control.max_age = 7 * 86400
+    response.cache_control.max_age = 365 * 86400
+    response.cache_control.immutable = True  # the URL names the script's digest
     return response
 
 
@@ -146,6 +201,7 @@ def page_config(conn, catalogue, state) -> dict:
                      for y, v in version_of_year.items()},
         "canvasMinUnits": cfg["CANVAS_MIN_UNITS"],
         "labelsMaxInView": cfg.get("LABELS_MAX_IN_VIEW", 600),
+        "lazyAssets": lazy_assets(url_for("assets.vendor", package="x", filename="y").rsplit("/", 2)[0]),
         "minZoom": 7 if current_app.extensions.get("mapapp_atlas") is None else 4,
         "indicators": {i.id: {"name": i.name(state.lang), "unit": i.unit(state.lang), "kind": i.kind,
                               "higher_is_better": i.higher_is_better,
@@ -190,21 +246,6 @@ def _coords(nested):
         return
     for item in nested:
         yield from _coords(item)
-
-
-@lru_cache(maxsize=1)
-def _static_version_for(folder: str) -> str:
-    import hashlib
-    from pathlib import Path
-
-    digest = hashlib.sha256()
-    for path in sorted(p for p in Path(folder).rglob("*") if p.is_file()):
-        digest.update(path.read_bytes())
-    return digest.hexdigest()[:12]
-
-
-def _static_version() -> str:
-    return _static_version_for(current_app.static_folder)
 
 
 # --------------------------------------------------------------------------

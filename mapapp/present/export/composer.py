@@ -14,10 +14,10 @@ from mapapp.present.export.furniture import SheetFurniture
 from mapapp.present.export.layout import _Frame, _line_mm, _Measure
 from mapapp.present.export.page import Page
 from mapapp.present.export.png import png_bytes
-from mapapp.present.export.sheet import Sheet, export_date, filename_for
 from mapapp.present.export.proportional import CircleDrawing
-from mapapp.present.export.surroundings import SurroundingsDrawing, archipelago_bounds
+from mapapp.present.export.sheet import Sheet, export_date, filename_for
 from mapapp.present.export.style import _RC, _RENDER_LOCK, FONT_FAMILY, FORMATS, GREY, INK, MAP_CRS, _s
+from mapapp.present.export.surroundings import SurroundingsDrawing, archipelago_bounds
 
 
 @dataclass

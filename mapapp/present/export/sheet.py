@@ -9,8 +9,8 @@ from typing import Iterable
 
 from mapapp.core.i18n import text
 from mapapp.present import classify
-from mapapp.present.classes import years_text
 from mapapp.present.choropleth import area_name, build_view, diverging, same_classes, signed_labels
+from mapapp.present.classes import years_text
 from mapapp.present.export.geometry import _VersionGeometry, version_geometry
 from mapapp.present.export.style import _s
 from mapapp.present.viewstate import BadRequest, ViewState

@@ -209,9 +209,9 @@ def _source_line(doc, source: dict, lang: str) -> None:
 
 
 def _hyperlink(paragraph, url: str) -> None:
+    from docx.opc.constants import RELATIONSHIP_TYPE
     from docx.oxml import OxmlElement
     from docx.oxml.ns import qn
-    from docx.opc.constants import RELATIONSHIP_TYPE
 
     rel = paragraph.part.relate_to(url, RELATIONSHIP_TYPE.HYPERLINK, is_external=True)
     link = OxmlElement("w:hyperlink")

@@ -18,11 +18,12 @@
  * has built the Leaflet map. That script stores the map in window.mapappLeafletMap and
  * dispatches "mapapp:map" on document; we start on whichever comes first to us.
  *
- * Caching: only this entry's URL carries the static folder's version (?v=); the
- * relative imports do not inherit it. That is safe because Flask's static route sends
- * "Cache-Control: no-cache" with an ETag: the browser revalidates every module on each
- * load (a 304 when unchanged), so a changed file is always refetched. Long-lived caching
- * of the modules would need versioned import URLs (or a bundle) first.
+ * Caching: the page loads this entry from /static-v/<digest of the static folder>/, where
+ * every file is immutable (mapapp/web/versioned.py); relative imports resolve under the same
+ * prefix, so every module is versioned too. Normally the page loads one file instead,
+ * /static-v/<digest>/bundle/map/main.js: these modules joined, each in its own function
+ * scope (mapapp/web/bundle.py, which says which import/export forms it handles; any other
+ * form makes the page load the modules one by one, all named in <link rel="modulepreload">).
  */
 import { loadContext } from "./context.js";
 import { bindControls } from "./controls.js";

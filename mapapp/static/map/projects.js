@@ -1,8 +1,39 @@
-/* The projects layer: markers (clustered when the plugin is loaded) of the year's projects. */
+/* The projects layer: markers (clustered when the plugin is loaded) of the year's projects.
+ *
+ * Leaflet.markercluster is not needed for the first paint (the projects follow the map), so
+ * it is loaded with the first projects (app.config.lazyAssets), and the plain layer group the
+ * page starts with is swapped for a cluster group then.
+ */
 import { escapeHtml, safeUrl } from "../html.js";
 import { app } from "./state.js";
 
 let projectLayer = null;
+let clusterPlugin = null;  // Promise: the plugin loaded (or failed: the markers stay unclustered)
+
+function loadClusterPlugin() {
+  if (clusterPlugin) return clusterPlugin;
+  const assets = app.config.lazyAssets || { js: [], css: [] };
+  assets.css.forEach(function (href) {
+    const link = document.createElement("link");
+    link.rel = "stylesheet";
+    link.href = href;
+    document.head.appendChild(link);
+  });
+  clusterPlugin = Promise.all(assets.js.map(function (src) {
+    return new Promise(function (resolve) {
+      const script = document.createElement("script");
+      script.src = src;
+      script.onload = script.onerror = resolve;
+      document.head.appendChild(script);
+    });
+  })).then(function () {
+    if (!L.markerClusterGroup) return;
+    const clustered = L.markerClusterGroup({ showCoverageOnHover: false });
+    if (app.map.hasLayer(projectLayer)) { app.map.removeLayer(projectLayer); app.map.addLayer(clustered); }
+    projectLayer = clustered;
+  });
+  return clusterPlugin;
+}
 
 export function addProjectLayer(map, shown) {
   projectLayer = L.markerClusterGroup ? L.markerClusterGroup({ showCoverageOnHover: false }) : L.layerGroup();
@@ -29,8 +60,12 @@ function popupHtml(p, site) {
 }
 
 export function paintProjects(payload) {  // payload: /api/projects, or null when the layer is off
+  if (payload) return loadClusterPlugin().then(function () { fillProjects(payload); });
   projectLayer.clearLayers();
-  if (!payload) return;
+}
+
+function fillProjects(payload) {
+  projectLayer.clearLayers();
   payload.projects.forEach(function (p) {
     p.sites.forEach(function (site) {
       const marker = L.marker([site.lat, site.lon], { title: p.name });

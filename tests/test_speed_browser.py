@@ -1,0 +1,90 @@
+"""In Chromium over real HTTP: the map paints from one document request on a second visit.
+
+Playwright's request routing turns the browser's HTTP cache off, so these sessions do not
+route: requests are counted where they arrive, at the server (a WSGI wrapper), and any
+request to another host is recorded from the page's own events.
+"""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import pytest
+from browser_helpers import LOCAL_HOSTS, TIMEOUT_MS, chromium_browser  # noqa: F401 - a fixture
+from conftest import LiveServer, make_app, needs_shared
+
+pytestmark = needs_shared
+
+
+class Counting:
+    """WSGI middleware recording every request path (with its query) the server receives."""
+
+    def __init__(self, app):
+        self.app, self.paths = app, []
+
+    def __call__(self, environ, start_response):
+        query = environ.get("QUERY_STRING")
+        self.paths.append(environ["PATH_INFO"] + ("?" + query if query else ""))
+        return self.app(environ, start_response)
+
+
+@pytest.fixture(scope="module")
+def counted(tmp_path_factory):
+    app = make_app(tmp_path_factory.mktemp("speed-browser"))
+    counter = Counting(app.wsgi_app)
+    app.wsgi_app = counter
+    with LiveServer(app) as server:
+        yield server, counter
+
+
+def _page(browser, viewport, foreign):
+    context = browser.new_context(viewport=viewport, locale="vi-VN")
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    page.on("request", lambda r: foreign.append(r.url)
+            if urlsplit(r.url).scheme in ("http", "https") and urlsplit(r.url).hostname not in LOCAL_HOSTS else None)
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    return context, page, errors
+
+
+def test_second_visit_paints_from_the_document_alone(chromium_browser, counted):  # noqa: F811
+    server, counter = counted
+    foreign: list[str] = []
+    context, page, errors = _page(chromium_browser, {"width": 1280, "height": 800}, foreign)
+    try:
+        page.goto(server.url + "/?year=2019")
+        page.wait_for_selector('body[data-painted="poverty_rate:2019"]', state="attached")
+        page.wait_for_function("document.querySelectorAll('#ranking-panel-table tbody tr').length > 0")
+        first = [p for p in counter.paths if p != "/favicon.ico"]
+        assert not any(p.startswith("/api/values") or p.startswith("/api/geometry") for p in first), first
+        counter.paths.clear()
+        page.goto(server.url + "/?year=2019")
+        page.wait_for_selector('body[data-painted="poverty_rate:2019"]', state="attached")
+        at_paint = [p for p in counter.paths if p != "/favicon.ico"]
+        # Everything but the page itself came from the cache; the panel's data follows the paint.
+        assert at_paint[0] == "/?year=2019"
+        assert [p for p in at_paint[1:] if not p.startswith(("/ranking.json", "/api/projects"))] == [], at_paint
+        page.wait_for_function("document.querySelectorAll('#ranking-panel-table tbody tr').length > 0")
+        assert page.locator("path.mapapp-unit").count() == 22  # the 22 units of 2019
+        # a year change still asks for its values (one small request)
+        counter.paths.clear()
+        page.evaluate("window.mapapp.state.year = 2024; window.mapapp.update()")
+        page.wait_for_selector('body[data-painted="poverty_rate:2024"]', state="attached")
+        assert any(p.startswith("/api/values?indicator=poverty_rate&year=2024") for p in counter.paths)
+        page.screenshot(path=str(server_shot("desktop")))
+        phone_context, phone, phone_errors = _page(chromium_browser, {"width": 390, "height": 844}, foreign)
+        phone.goto(server.url + "/?year=2024&lang=en")
+        phone.wait_for_selector('body[data-painted="poverty_rate:2024"]', state="attached")
+        phone.screenshot(path=str(server_shot("phone")))
+        phone_context.close()
+        assert errors == [] and phone_errors == [] and foreign == []
+    finally:
+        context.close()
+
+
+def server_shot(name: str):
+    from conftest import REPO_ROOT
+
+    folder = REPO_ROOT / "instance" / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"speed-{name}.png"
