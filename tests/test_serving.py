@@ -233,7 +233,10 @@ def test_export_workers_exit_with_their_server_however_it_stops(tmp_path, how):
                             cwd=REPO_ROOT, env=dict(os.environ, PYTHONPATH=str(REPO_ROOT)), stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     try:
-        assert proc.stdout.readline().strip() == "ready", proc.stdout.read()
+        seen = []  # the seed reports its stages first; a dead server ends the output
+        while (line := proc.stdout.readline()) and line.strip() != "ready":
+            seen.append(line)
+        assert line.strip() == "ready", "".join(seen)
         deadline = time.monotonic() + 300
         while len([pid for pid in children_of(proc.pid) if _threads(pid) >= 2]) < 2:  # both watchers started
             assert time.monotonic() < deadline, children_of(proc.pid)
