@@ -106,6 +106,8 @@ def test_screenshots_of_the_scale_controls(live_server, open_session, width, hei
     page = s.open("?indicator=poverty_rate&year=2016", painted="poverty_rate:2016")
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"classes-{name}-2016.png"))
+    if page.locator("#panel-toggle").is_visible():  # on a phone the controls fold into a panel
+        page.click("#panel-toggle")
     page.locator("#year").fill("2024")
     s.wait_painted("poverty_rate:2024")
     page.screenshot(path=str(SHOTS / f"classes-{name}-2024.png"))

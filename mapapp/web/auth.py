@@ -71,7 +71,8 @@ from mapapp.store.users import (
 
 bp = Blueprint("auth", __name__)
 
-OPEN_ENDPOINTS = {"auth.login", "auth.logout", "static", "assets.vendor", "assets.favicon"}
+OPEN_ENDPOINTS = {"auth.login", "auth.logout", "static", "versioned.static_file", "versioned.bundle_file",
+                  "assets.vendor", "assets.favicon"}
 BLUEPRINT_ROLES = {"imports": "editor"}
 ENDPOINT_ROLES = {"auth.users": "admin", "auth.users_create": "admin", "auth.users_update": "admin"}
 

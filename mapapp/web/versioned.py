@@ -49,8 +49,9 @@ def static_version() -> str:
     return _folder_digest(current_app.static_folder)
 
 
+@bp.app_template_global()
 def static_url(filename: str) -> str:
-    """The versioned URL of a static file (``/static-v/<version>/<filename>``)."""
+    """The versioned URL of a static file (``/static-v/<version>/<filename>``; also in templates)."""
     return url_for("versioned.static_file", version=static_version(), filename=filename)
 
 
