@@ -22,7 +22,7 @@ from pathlib import Path
 import hostile_files as hf
 import pytest
 import sqlalchemy as sa
-from conftest import SHARED_DIR, TEST_PASSWORD, add_user, client_as, csrf_of, make_app, needs_shared
+from conftest import SHARED_DIR, TEST_PASSWORD, add_user, client_as, csrf_of, make_app, needs_shared, sqlite_only
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from import_builders import SOURCE, poverty_annex_xlsx, poverty_rows, units_of
@@ -315,6 +315,7 @@ RESTORE_CASES = {
 }
 
 
+@sqlite_only  # crafted SQLite backup files; a PostgreSQL store restores pg_dump archives (test_backup.py)
 @pytest.mark.parametrize("case", sorted(RESTORE_CASES))
 def test_restore_refuses_foreign_schema_and_undecodable_data(hostile_app, tmp_path, case):
     sql, words = RESTORE_CASES[case]
@@ -335,6 +336,7 @@ def test_restore_refuses_foreign_schema_and_undecodable_data(hostile_app, tmp_pa
     KINDS_TRIED.add(f"restore:{case}")
 
 
+@sqlite_only
 def test_restore_accepts_its_own_backup(hostile_app, tmp_path):
     """The checks refuse the crafted files above, not a real backup."""
     target = tmp_path / "sao-luu.sqlite"

@@ -10,6 +10,7 @@ import gzip
 
 import sqlalchemy as sa
 
+from mapapp.store import db
 from mapapp.store.db import answers
 
 
@@ -46,11 +47,13 @@ def stored_keys(conn: sa.Connection, generation: str, kind: str) -> set[str]:
 
 
 def store_answer(conn: sa.Connection, generation: str, kind: str, key: str, text: str) -> None:
-    """Store (or replace) one answer; the caller commits."""
-    where = (answers.c.generation == generation, answers.c.kind == kind, answers.c.key == key)
-    conn.execute(sa.delete(answers).where(*where))
-    conn.execute(sa.insert(answers).values(generation=generation, kind=kind, key=key,
-                                           body=gzip.compress(text.encode("utf-8"), 6, mtime=0)))
+    """Store (or replace) one answer; the caller commits.
+
+    An upsert, not delete + insert: two servers precomputing the same answer at once must both succeed.
+    """
+    db.upsert(conn, answers, [{"generation": generation, "kind": kind, "key": key,
+                               "body": gzip.compress(text.encode("utf-8"), 6, mtime=0)}],
+              ["generation", "kind", "key"])
 
 
 def drop_stale(conn: sa.Connection, generation: str) -> int:
