@@ -127,14 +127,25 @@ def backup(url: str, target: str | os.PathLike, overwrite: bool = False) -> dict
         raise BackupError(f"chưa có cơ sở dữ liệu / no database at {source}")
     if target == source or target.name.startswith(source.name + "-") and target.parent == source.parent:
         raise BackupError("không ghi đè cơ sở dữ liệu đang dùng / the backup cannot replace the live database")
+    return _write_checked(target, overwrite, lambda temp: _copy_checked(source, temp))
+
+
+def _copy_checked(source: Path, temp: Path) -> dict:
+    """A consistent copy of the live SQLite file into ``temp``, and its checked description."""
+    _copy_consistent(source, temp)
+    return inspect_file(temp)
+
+
+def _write_checked(target: Path, overwrite: bool, write) -> dict:
+    """Write a backup to a temporary name beside ``target`` (``write(temp)`` returns its checked
+    description), then rename it into place and sync the folder; a failure leaves no file."""
     if target.exists() and not overwrite:
         raise BackupError(f"tệp đã có / {target} exists (--force to replace it)")
     if not target.parent.is_dir():
         raise BackupError(f"không có thư mục / no folder {target.parent}")
     temp = _temp_beside(target)
     try:
-        _copy_consistent(source, temp)
-        info = inspect_file(temp)
+        info = write(temp)
         os.replace(temp, target)
         _fsync_dir(target.parent)
     finally:
@@ -320,21 +331,15 @@ def backup_postgresql(url: str, target: str | os.PathLike, overwrite: bool = Fal
     target = Path(target).resolve()
     if not _has_store(url):
         raise BackupError("chưa có cơ sở dữ liệu / no mapapp store in this database yet")
-    if target.exists() and not overwrite:
-        raise BackupError(f"tệp đã có / {target} exists (--force to replace it)")
-    if not target.parent.is_dir():
-        raise BackupError(f"không có thư mục / no folder {target.parent}")
-    temp = _temp_beside(target)
-    try:
-        pg_dump(url, temp)
-        with open(temp, "rb") as handle:
-            os.fsync(handle.fileno())
-        info = inspect_dump(temp)
-        os.replace(temp, target)
-        _fsync_dir(target.parent)
-    finally:
-        temp.unlink(missing_ok=True)
-    return {"path": str(target), "bytes": target.stat().st_size, **info}
+    return _write_checked(target, overwrite, lambda temp: _dump_synced(url, temp))
+
+
+def _dump_synced(url: str, temp: Path) -> dict:
+    """``pg_dump`` into ``temp``, synced to disk, and its checked description."""
+    pg_dump(url, temp)
+    with open(temp, "rb") as handle:
+        os.fsync(handle.fileno())
+    return inspect_dump(temp)
 
 
 def _table_rows(path: Path, table: str) -> list[list[str]]:
