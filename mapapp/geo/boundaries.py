@@ -64,6 +64,15 @@ def checksum(*parts: bytes | str) -> str:
     return digest.hexdigest()
 
 
+def file_digest(path: Path) -> str:
+    """SHA-256 of a file, read in blocks (a large boundary file never sits whole in memory)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def clean_coverage(geoms, gap_width_m: float = GAP_WIDTH_M, simplify_m: float = SIMPLIFY_M):
     """Turn overlapping, sliver-ridden polygons into a valid simplified coverage.
 

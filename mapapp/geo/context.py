@@ -205,18 +205,8 @@ def input_checksum(shared_dir: Path, geodata_dir: Path, atlas=None) -> str:
         parts.append((Path(shared_dir) / CONTEXT_FILE).read_bytes())
     else:
         parts += [atlas.id, json.dumps(atlas.filter, sort_keys=True), str(atlas.archipelagos),
-                  _file_digest(atlas.boundary_path(shared_dir))]
+                  boundaries.file_digest(atlas.boundary_path(shared_dir))]
     return boundaries.checksum(*parts)
-
-
-def _file_digest(path: Path) -> str:
-    import hashlib
-
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def load_context(shared_dir: Path, geodata_dir: Path, cache_dir: Path, outline: dict | None = None,

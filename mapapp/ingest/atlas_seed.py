@@ -8,7 +8,6 @@ it; unchanged inputs write nothing.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import math
@@ -34,15 +33,6 @@ ATLAS_INDICATORS = ("poverty_rate", "area")
 AREA_SOURCE = "Tính từ ranh giới ({source}) / Computed from the boundaries ({source})"
 
 
-def file_digest(path: Path) -> str:
-    """SHA-256 of a file, read in blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 #: The atlas settings the cleaned layer depends on (not the levels of detail, years or titles).
 LAYER_SETTINGS = ("boundaries", "filter", "unit_key", "name_field", "parent_fields", "version_id",
                   "gap_width_m", "simplify_m")
@@ -52,7 +42,7 @@ def layer_key(atlas: Atlas, shared_dir: Path) -> str:
     """Checksum of everything the atlas's cleaned layer depends on (its disk cache key)."""
     settings = {k: v for k, v in asdict(atlas).items() if k in LAYER_SETTINGS}
     text = json.dumps(settings, sort_keys=True, ensure_ascii=False, default=str)
-    return boundaries.checksum(PROCESSING_VERSION, text, file_digest(atlas.boundary_path(shared_dir)))
+    return boundaries.checksum(PROCESSING_VERSION, text, boundaries.file_digest(atlas.boundary_path(shared_dir)))
 
 
 def read_layer(atlas: Atlas, shared_dir: Path):
