@@ -92,21 +92,18 @@ def cached(conn, kind: str, key: str, compute: Callable):
 
 
 def prewarm(app, delay_s: float = 2.0) -> threading.Thread:
-    """Compute, in the background, the map's values of the default view for every year.
+    """Compute, in the background, the geometry the first views of a large map need besides values.
 
-    For a map of thousands of units a year's answer takes about a second to build;
-    built once per process (and again after each data change), a year change then
-    answers from the cache. Runs the real request path in-process, after ``delay_s``
-    so the first visitor's page does not wait for it. Then the versions' inner points
-    (:func:`mapapp.query.anchors.anchors`), so that the first circles do not wait either. And the label points of the default
-    year's boundaries (computed once per boundary checksum, a few seconds for a country).
+    The values of every year are precomputed into the store before serving
+    (:func:`mapapp.present.precompute.precompute`); what is left is geometry derived
+    once per boundary checksum: the label points of the default year's boundaries and
+    every version's inner points (:func:`mapapp.query.anchors.anchors`) that anchor circles
+    and project sites — seconds for a country. Runs after ``delay_s``, so the first
+    visitor's page does not wait for it.
     """
     import time
 
-    cfg = app.config
-    paths = [f"/api/values?indicator={cfg['DEFAULT_INDICATOR']}&year={year}&format=columns"
-             for year in range(cfg["FIRST_YEAR"], cfg["LAST_YEAR"] + 1)]
-    paths.append(f"/api/points?year={cfg['DEFAULT_YEAR']}")
+    paths = [f"/api/points?year={app.config['DEFAULT_YEAR']}"]
 
     def run() -> None:
         time.sleep(delay_s)
