@@ -223,6 +223,14 @@ def default_year(indicator: str, config, data_years=None) -> int:
     return max(years) if years else config["DEFAULT_YEAR"]
 
 
+_SWITCH_WORDS = {"1": True, "true": True, "on": True, "0": False, "false": False, "off": False}
+
+
+def _switch_word(text) -> bool | None:
+    """True/False for an on/off word (``1/true/on``, ``0/false/off``), else None."""
+    return _SWITCH_WORDS.get(str(text or "").strip().lower())
+
+
 def parse_switch(name: str, text) -> bool | None:
     """An optional on/off parameter: ``1``/``true``/``on`` → True, ``0``/``false``/``off`` → False, absent → None.
 
@@ -233,18 +241,16 @@ def parse_switch(name: str, text) -> bool | None:
     """
     if text is None or not str(text).strip():
         return None
-    word = str(text).strip().lower()
-    if word in ("1", "true", "on"):
-        return True
-    if word in ("0", "false", "off"):
-        return False
-    raise BadRequest(f"{name}={text!r}: use {name}=1 (on) or {name}=0 (off)")
+    value = _switch_word(text)
+    if value is None:
+        raise BadRequest(f"{name}={text!r}: use {name}=1 (on) or {name}=0 (off)")
+    return value
 
 
 def _parse_flag(text, default: bool) -> bool:
     """An on/off parameter: ``1/true/on`` or ``0/false/off``; anything else (or absent) is the default."""
-    word = str(text or "").strip().lower()
-    return True if word in ("1", "true", "on") else False if word in ("0", "false", "off") else default
+    value = _switch_word(text)
+    return default if value is None else value
 
 
 def parse_year(text, config, default=None) -> int:
