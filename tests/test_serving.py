@@ -136,8 +136,7 @@ def test_waitress_serves_the_app_with_threads_and_export_workers(network_env, tm
                 proc.kill()
             log.close()
     time.sleep(1)
-    alive = [pid for pid in workers if os.path.exists(f"/proc/{pid}") and
-             "Z" not in open(f"/proc/{pid}/stat").read().split()[2]]
+    alive = [pid for pid in workers if _alive(pid)]
     assert alive == [], "export workers outlived the server"
 
 
