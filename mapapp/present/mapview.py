@@ -47,7 +47,10 @@ class AppBootstrap(JSCSSMixin, MacroElement):
 @lru_cache(maxsize=8)
 def render_parts(bounds: tuple, static_prefix: str, vendor_prefix: str, version: str,
                  module_url: str = "") -> dict[str, str]:
-    """Render the folium map once; return its ``header``, ``html`` and ``script`` parts.
+    """Render the folium map once; return its ``header``, ``html``, ``scripts`` and ``script`` parts.
+
+    ``scripts`` is Leaflet's stylesheet and script tags, for the end of the body; ``script`` is the map's start-up
+    script, served as a file.
 
     Parameters
     ----------
@@ -62,11 +65,12 @@ def render_parts(bounds: tuple, static_prefix: str, vendor_prefix: str, version:
     fmap._id = "mapapp"  # a stable name: every worker process renders the same script and digest
     fmap.default_js = [("leaflet", f"{vendor_prefix}/leaflet/leaflet.js")]
     fmap.default_css = [("leaflet_css", f"{vendor_prefix}/leaflet/leaflet.css")]
-    fmap.fit_bounds([[south, west], [north, east]])
+    # No fit here: the page script fits the map once, to the first frame's box (present/first_frame.py).
     # Leaflet.markercluster is loaded by the page after the first paint (see lazy_assets).
+    # Our stylesheet is inlined by the page (map.html); Leaflet's goes to the end of the body.
     fmap.add_child(AppBootstrap(
         js=[],
-        css=[("mapapp_css", f"{static_prefix}/map.css?v={version}")],
+        css=[],
         module=module_url or f"{static_prefix}/map/main.js?v={version}",  # its imports are relative: see main.js
     ))
     figure = fmap.get_root()
@@ -75,10 +79,14 @@ def render_parts(bounds: tuple, static_prefix: str, vendor_prefix: str, version:
     # folium's inline header script only restates Leaflet's defaults; dropping it, and
     # serving the map script as a file, lets the page run under a script-src 'self' policy.
     header = _INLINE_SCRIPT.sub("", figure.header.render())
+    # Leaflet goes to the end of the body: a script or stylesheet in the head would hold back
+    # the first frame (present/first_frame.py) until it has arrived.
+    scripts = "".join(_LEAFLET_CSS.findall(header) + _LEAFLET_SCRIPT.findall(header))
+    header = _LEAFLET_SCRIPT.sub("", _LEAFLET_CSS.sub("", header))
     # folium forbids zooming the page (maximum-scale=1, user-scalable=no): readers with low vision need it.
     header = _VIEWPORT.sub('<meta name="viewport" content="width=device-width, initial-scale=1">', header)
     script = figure.script.render()
-    return {"header": header, "html": figure.html.render(), "script": script,
+    return {"header": header, "html": figure.html.render(), "script": script, "scripts": scripts,
             "digest": hashlib.sha256(script.encode()).hexdigest()[:16]}
 
 
@@ -90,4 +98,6 @@ def lazy_assets(vendor_prefix: str) -> dict[str, list[str]]:
 
 
 _INLINE_SCRIPT = re.compile(r"<script>.*?</script>", re.S)
+_LEAFLET_SCRIPT = re.compile(r'<script src="[^"]*/leaflet\.js"></script>\s*')
+_LEAFLET_CSS = re.compile(r'<link rel="stylesheet" href="[^"]*/leaflet\.css"/>\s*')
 _VIEWPORT = re.compile(r'<meta name="viewport"[^>]*>', re.S)

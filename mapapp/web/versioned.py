@@ -20,6 +20,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from flask import Blueprint, current_app, send_from_directory, url_for
+from markupsafe import Markup
 
 bp = Blueprint("versioned", __name__, url_prefix="/static-v")
 
@@ -53,6 +54,23 @@ def static_version() -> str:
 def static_url(filename: str) -> str:
     """The versioned URL of a static file (``/static-v/<version>/<filename>``; also in templates)."""
     return url_for("versioned.static_file", version=static_version(), filename=filename)
+
+
+@bp.app_template_global()
+def inline_style(filename: str) -> Markup:
+    """A static stylesheet's text, for a ``<style>`` block of a page (also in templates).
+
+    The map page carries its stylesheet: its first frame paints with no second round trip.
+    """
+    return Markup(_style_text(current_app.static_folder, static_version(), filename))
+
+
+@lru_cache(maxsize=16)
+def _style_text(folder: str, version: str, filename: str) -> str:
+    text = (Path(folder) / filename).read_text(encoding="utf-8")
+    if "</" in text:  # it would end the <style> block
+        raise ValueError(f"{filename}: '</' cannot be inlined in a <style> block")
+    return text
 
 
 def preload_urls(entry: str) -> list[str]:

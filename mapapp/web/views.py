@@ -15,7 +15,7 @@ from urllib.parse import quote, urlencode
 from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request, url_for
 
 from mapapp.core import i18n
-from mapapp.present import choropleth, classify, district, profiles, ranking
+from mapapp.present import choropleth, classify, district, first_frame, profiles, ranking
 from mapapp.present.mapview import lazy_assets, render_parts
 from mapapp.present.values_answer import values_text
 from mapapp.present.viewstate import (
@@ -105,19 +105,23 @@ INLINE_GEOMETRY_MAX_GZIP = 64 * 1024
 
 
 def _first_view(conn, state: ViewState, version: dict) -> dict:
-    """The first view's values and (when small) geometry pack, as JSON for data blocks of the page."""
+    """The first view's values and (when small) geometry pack, as JSON for data blocks of the page,
+    and the map's first frame drawn from them (:mod:`mapapp.present.first_frame`)."""
     try:
         values = _json_text(values_text(conn, with_changes(state, projects=True, focus=""), "columns"))
     except (BadRequest, query.NotFound):
         values = ""  # the page script asks the API, which says what is wrong
-    geometry = ""
+    geometry, frame = "", None
+    answer = json.loads(values) if values else {}
     digest, body = query.pack(conn, version["id"], 0)
     if len(body) <= INLINE_GEOMETRY_MAX_GZIP:
-        geometry = _json_text(gzip.decompress(body).decode("utf-8"))
+        pack_text = gzip.decompress(body).decode("utf-8")
+        geometry = _json_text(pack_text)
+        if answer:
+            frame = first_frame.frame(json.loads(pack_text), answer)
     # The banner shown from the start when it will be: no layout change once the map is drawn.
-    illustrative = bool(values) and bool(json.loads(values).get("illustrative"))
     return {"values_json": values, "geometry_json": geometry, "geometry_key": f"{version['id']}/0",
-            "illustrative": illustrative}
+            "illustrative": bool(answer.get("illustrative")), "frame": frame, "answer": answer}
 
 
 def _json_text(text: str) -> str:

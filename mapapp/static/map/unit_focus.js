@@ -4,18 +4,21 @@
 import { app } from "./state.js";
 import * as units from "./units_layer.js";
 
-// The folium start-up script fits the map with an animated zoom; when that animation
-// ends after our first paint, Leaflet (1.9) resets the view to its target, undoing our
-// fit or focus and moving markers and popups under the user's pointer. Finish it now.
+// A zoom animation still running (a reader's zoom) would, when it ends, reset the view to
+// its target (Leaflet 1.9), undoing this fit or focus and moving markers and popups under
+// the reader's pointer. Finish it now.
 function settleZoom() {
   const map = app.map;
   if (map._animatingZoom && map._onZoomTransitionEnd) map._onZoomTransitionEnd();
 }
 
-export function fitArea() {
+export function fitFrame(bbox) {  // the first view: exactly the first frame's box (present/first_frame.py)
+  const map = app.map, snap = map.options.zoomSnap;
   settleZoom();
-  app.map.invalidateSize();  // the banner may have changed the map's height
-  app.map.fitBounds(units.areaBounds(), { padding: [10, 10], animate: false });  // settled when data-painted is seen
+  map.invalidateSize();  // the banner may have changed the map's height
+  map.options.zoomSnap = 0;  // as the frame is scaled; later zooms snap again
+  map.fitBounds([[bbox[1], bbox[0]], [bbox[3], bbox[2]]], { padding: [10, 10], animate: false });
+  map.options.zoomSnap = snap;
 }
 
 export function focusOnMap(code) {  // zoom to a unit and open its popup

@@ -12,7 +12,7 @@ import { paintProjects } from "./projects.js";
 import { refreshLabels } from "./labels.js";
 import { updateRanking } from "./ranking_panel.js";
 import { app, geographyYear, mark, showError, versionOf } from "./state.js";
-import { fitArea, focusOnMap } from "./unit_focus.js";
+import { fitFrame, focusOnMap } from "./unit_focus.js";
 import * as units from "./units_layer.js";
 
 let requestSeq = 0;
@@ -44,6 +44,8 @@ function paint(values) {
   units.whenDrawn(function () {
     if (app.current !== values) return;
     document.body.setAttribute("data-painted", painted);
+    const frame = document.getElementById("map-frame");  // the server's first frame gives way
+    if (frame) frame.remove();
     refreshLabels();
   });
 }
@@ -68,13 +70,11 @@ export function update() {  // app.state changed: redraw; returns a promise of t
     if (seq !== requestSeq) return;  // a newer change superseded this one
     mark("data");
     const firstPaint = units.builtVersion() === null;
+    if (firstPaint) fitFrame(res[0].bbox);  // before the units are drawn: they are projected once
     if (units.builtVersion() !== version.id) units.buildUnitLayer(version, res[0]);
     mark("layer");
     paint(res[1]);
-    if (firstPaint) {
-      fitArea();
-      if (app.state.focus) focusOnMap(app.state.focus);
-    }
+    if (firstPaint && app.state.focus) focusOnMap(app.state.focus);
     units.showLevelForZoom();
   }).catch(showError);
   // The map first: the projects and the ranking panel, which compete with it for the

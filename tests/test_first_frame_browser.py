@@ -1,0 +1,63 @@
+"""In Chromium over real HTTP: the first frame shows the map before any script, and the live map
+takes its place exactly (no jump), on a desktop and on a phone."""
+from __future__ import annotations
+
+import pytest
+from browser_helpers import TIMEOUT_MS, MapSession, chromium_browser  # noqa: F401 - a fixture
+from conftest import needs_shared
+
+pytestmark = needs_shared
+
+BOX_JS = """(selector) => { const r = document.querySelector(selector).getBoundingClientRect();
+  return [r.left, r.top, r.right, r.bottom]; }"""
+VIEWPORTS = {"desktop": {"width": 1280, "height": 860}, "phone": {"width": 390, "height": 844}}
+
+
+def _frame_alone(browser, base_url: str, viewport: dict) -> tuple[list[float], int]:
+    """The page with Leaflet never arriving: the outline's box in the first frame, and its path count."""
+    session = MapSession(browser, base_url, viewport=viewport)
+    try:
+        session.context.route("**/leaflet.js", lambda route: route.abort())
+        page = session.open("?indicator=poverty_rate&year=2019")
+        page.wait_for_selector("#map-frame path.outline", state="visible")
+        page.wait_for_timeout(300)  # nothing will replace it: no script runs without Leaflet
+        assert page.locator("body[data-painted]").count() == 0
+        return page.evaluate(BOX_JS, "#map-frame path.outline"), page.locator("#map-frame path").count()
+    finally:
+        session.close()
+
+
+@pytest.mark.parametrize("name", sorted(VIEWPORTS))
+def test_the_live_map_takes_the_first_frames_place(chromium_browser, live_server, name, tmp_path):  # noqa: F811
+    viewport = VIEWPORTS[name]
+    frame_box, paths = _frame_alone(chromium_browser, live_server.url, viewport)
+    assert paths == 23  # the 22 communes of 2019 and the district's outline
+    session = MapSession(chromium_browser, live_server.url, viewport=viewport)
+    try:
+        page = session.open("?indicator=poverty_rate&year=2019", painted="poverty_rate:2019")
+        assert page.locator("#map-frame").count() == 0  # gone at the live map's first paint
+        live_box = page.evaluate(BOX_JS, "path.mapapp-outline")
+        assert all(abs(a - b) <= 2 for a, b in zip(frame_box, live_box)), (frame_box, live_box)
+        page.screenshot(path=str(tmp_path / f"live-{name}.png"))
+        session.assert_clean()
+    finally:
+        session.close()
+
+
+def test_without_javascript_the_first_frame_is_the_map(chromium_browser, live_server, tmp_path):  # noqa: F811
+    context = chromium_browser.new_context(viewport=VIEWPORTS["desktop"], java_script_enabled=False)
+    context.set_default_timeout(TIMEOUT_MS)
+    context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(live_server.url)
+                  else route.abort())
+    try:
+        page = context.new_page()
+        page.goto(live_server.url + "/?indicator=poverty_rate&year=2019&lang=en")
+        width, height = page.evaluate("""() => { const r = document.querySelector('#map-frame svg').getBoundingClientRect();
+                                              return [r.width, r.height]; }""")
+        assert width > 200 and height > 300
+        legend = page.locator("#map-frame .frame-legend")
+        text = legend.inner_text()
+        assert legend.is_visible() and "Poverty rate" in text and "illustrative" in text.lower()
+        page.screenshot(path=str(tmp_path / "no-javascript.png"))
+    finally:
+        context.close()
