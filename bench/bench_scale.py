@@ -38,7 +38,8 @@ What is measured (printed; nothing is asserted), per size and, for the browser, 
   ``encodedDataLength``: compressed bodies plus headers), split into geometry
   (``/api/geometry``, ``/api/units``) and values (``/api/values``).
 * first paint: navigation start → the end of the first rendered frame that shows the map (ours:
-  the server-drawn first frame ``#map-frame`` (small atlases), else the live map; naive: every
+  the server-drawn first frame ``#map-frame``, an SVG (small atlases) or, once loaded, an image
+  (``/map-frame.webp``, thousands of units), or the live map if it comes first; naive: every
   GeoJSON feature has its ``path.leaflet-interactive``). "live (interactive) map painted": ours at
   ``body[data-painted="poverty_rate:<year>"]``. A rAF loop installed by an init script sees the map
   and posts a message, whose handler stamps ``performance.now()`` once that frame's style, layout
@@ -386,7 +387,10 @@ PAINT_WATCH = """
   const live = () => cfg.kind === 'ours'
     ? !!document.body && document.body.getAttribute('data-painted') === cfg.want
     : document.querySelectorAll('path.leaflet-interactive').length >= cfg.want;
-  const frame = () => cfg.kind === 'ours' && !!document.getElementById('map-frame');
+  const frame = () => {  // an SVG frame is drawn with the page; an image frame once it has loaded
+    const el = cfg.kind === 'ours' && document.getElementById('map-frame'), img = el && el.querySelector('img');
+    return !!el && (!img || (img.complete && img.naturalWidth > 0));
+  };
   const afterRender = key => {
     b[key] = -1;
     const channel = new MessageChannel();

@@ -78,12 +78,13 @@ def test_a_threshold_outlines_the_matching_units_in_the_first_frame(client):
 
 
 @needs_shared
-def test_no_frame_without_inline_geometry(client, monkeypatch):
+def test_without_inline_geometry_the_first_frame_is_an_image(client, monkeypatch):
     from mapapp.web import views
 
     monkeypatch.setattr(views, "INLINE_GEOMETRY_MAX_GZIP", 0)
     html = _page(client, "?year=2020")
-    assert 'id="map-frame"' not in html and 'id="mapapp-first-values"' in html
+    assert re.search(r'<div id="map-frame"[^>]*><img src="/map-frame\.webp\?', html)
+    assert "<svg viewBox" not in html and 'id="mapapp-first-values"' in html
 
 
 def _square_pack(units: int) -> dict:
@@ -112,3 +113,39 @@ def test_no_data_never_looks_like_a_class_and_counts_draw_neutral_units():
 def test_no_frame_for_thousands_of_units_or_nothing_to_draw():
     assert first_frame.frame(_square_pack(first_frame.MAX_UNITS + 1), _answer_for([0] * 1001)) is None
     assert first_frame.frame(_square_pack(0), _answer_for([])) is None
+
+
+@needs_shared
+def test_a_large_map_gets_its_first_frame_as_an_image_of_the_same_colours(client, monkeypatch):
+    import io
+
+    from PIL import Image
+
+    monkeypatch.setattr(first_frame, "MAX_UNITS", 0)  # Hướng Hóa drawn as a country's communes would be
+    html = _page(client, "?indicator=poverty_rate&year=2019&lang=en")
+    src = re.search(r'<div id="map-frame"[^>]*><img src="([^"]+)" alt="">', html).group(1).replace("&amp;", "&")
+    response = client.get(src)
+    assert response.status_code == 200 and response.mimetype == "image/webp"
+    assert "immutable" in response.headers["Cache-Control"]  # named with the current data generation
+    stale = client.get(re.sub(r"(?<=[?&])g=[^&]+", "g=old", src))
+    assert stale.status_code == 200 and "no-cache" in stale.headers["Cache-Control"]
+    image = Image.open(io.BytesIO(response.data)).convert("RGB")
+    answer = _answer(client, "?indicator=poverty_rate&year=2019&lang=en")
+    pack = _pack(client, answer["version"]["id"])
+    x0, y0, width, height = map(float, first_frame._view_box(pack).split())
+    scale = first_frame.RASTER_LONG_SIDE_PX / max(width, height)
+    assert image.size == (round(width * scale), round(height * scale))
+    points = client.get(f"/api/points?version={answer['version']['id']}").get_json()
+    colours = answer["classification"]["colors"]
+    classes = dict(zip(answer["columns"]["code"], answer["columns"]["class"]))
+    for code, lon, lat in zip(points["code"], points["lon"], points["lat"]):
+        gx, gy = first_frame._grid_point(pack, lon, lat)
+        pixel = image.getpixel((int((gx - x0) * scale), int((gy - y0) * scale)))
+        assert pixel == first_frame._blend(colours[classes[code]], 0.85), code
+
+
+@needs_shared
+def test_a_bad_frame_request_is_a_clear_400(client):
+    response = client.get("/map-frame.webp?indicator=nothing&year=2019")
+    assert response.status_code == 400 and "nothing" in response.get_json()["error"]
+    assert client.get("/map-frame.webp?year=abc").status_code == 400

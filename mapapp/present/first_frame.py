@@ -2,6 +2,8 @@
 
 A reader on a slow office link sees the coloured communes and their legend as soon as the
 HTML and its stylesheet arrive, before Leaflet and the page script have loaded and run.
+A map of thousands of units (a country's communes) gets its first frame as an image instead
+(:func:`raster`, ``/map-frame.webp``): an SVG of 11,163 units would weigh more than it saves.
 ``static/map/main.js`` fits the live map to the same box (the level-0 pack's ``bbox``, the same
 padding, no zoom snapping), so the live map takes the frame's place without a jump, and
 removes the frame at its own first paint. Without JavaScript the frame stays: a static map.
@@ -11,8 +13,11 @@ classification and palette as the live map and every export; this module only dr
 """
 from __future__ import annotations
 
+import itertools
 import math
+import re
 
+import numpy as np
 from markupsafe import Markup, escape
 
 EARTH_RADIUS = 6378137.0  # Web Mercator (EPSG:3857), as the packs and Leaflet use
@@ -40,6 +45,94 @@ def frame(pack: dict, values: dict) -> Markup | None:
     outline = f'<path class="outline" d="{_polygons_path(pack.get("outline") or [])}"/>'
     return Markup(f'<svg viewBox="{_view_box(pack)}" preserveAspectRatio="xMidYMid meet" focusable="false">'
                   f"{paths}{outline}</svg>")
+
+
+#: The longer side of a large map's first frame, in pixels (scaled to the map box by the browser).
+RASTER_LONG_SIDE_PX = 1200
+BACKGROUND = "#eef3f6"  # the map's background (map.css .leaflet-container)
+
+
+def raster(pack: dict, values: dict, long_side: int = RASTER_LONG_SIDE_PX) -> bytes:
+    """The first frame of any number of units as a lossless WebP image, the bbox's shape.
+
+    The units are filled as the live map fills them (colour and opacity over the background);
+    the faint boundaries between thousands of units are left to the live map. Larger units are
+    drawn first, so that an enclave drawn later is not hidden by the unit around it.
+    """
+    import io
+
+    from PIL import Image, ImageDraw
+
+    x0, y0, width, height = (float(v) for v in _view_box(pack).split())
+    scale = long_side / max(width, height, 1e-9)
+    image = Image.new("RGB", (max(1, round(width * scale)), max(1, round(height * scale))), BACKGROUND)
+    draw = ImageDraw.Draw(image)
+    fills = _raster_fills(pack, values)
+    points, starts, owners = _exterior_rings(pack)
+    if len(starts):
+        points[:, 0] = (points[:, 0] - x0) * scale
+        points[:, 1] = (-points[:, 1] - y0) * scale
+        ends = np.append(starts[1:], len(points))
+        spread = (np.maximum.reduceat(points, starts) - np.minimum.reduceat(points, starts)).prod(axis=1)
+        size = np.bincount(owners, weights=spread, minlength=len(fills))
+        for ring in sorted(range(len(starts)), key=lambda k: (-size[owners[k]], k)):
+            draw.polygon(points[starts[ring]:ends[ring]].ravel().tolist(), fill=fills[owners[ring]])
+    out = io.BytesIO()
+    image.save(out, "WEBP", lossless=True, method=0)
+    return out.getvalue()
+
+
+def _exterior_rings(pack: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every polygon's exterior ring decoded into grid units (y up): the points, each ring's
+    first index and its unit."""
+    rings, owners = [], []
+    for unit, polygons in enumerate(pack["geometry"]):
+        for polygon in polygons:
+            if polygon and len(polygon[0]) >= 6:
+                rings.append(polygon[0])
+                owners.append(unit)
+    if not rings:
+        return np.zeros((0, 2)), np.zeros(0, dtype=int), np.zeros(0, dtype=int)
+    lengths = np.fromiter((len(r) // 2 for r in rings), dtype=int, count=len(rings))
+    deltas = np.fromiter(itertools.chain.from_iterable(rings), dtype=float).reshape(-1, 2)
+    starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+    # A ring's first pair is absolute, the rest are deltas: a running sum restarted at each ring.
+    running = np.cumsum(deltas, axis=0)
+    before = np.vstack(([0.0, 0.0], running[starts[1:] - 1]))
+    return running - np.repeat(before, lengths, axis=0), starts, np.asarray(owners)
+
+
+def _raster_fills(pack: dict, values: dict) -> list[tuple[int, int, int]]:
+    """Each unit's fill blended over the background as the live map's fill opacity does."""
+    classes = _classes_by_key(values)
+    colors = [_blend(c, 0.85) for c in (values.get("classification") or {}).get("colors") or []]
+    no_data = _blend(values.get("no_data_color") or "#d9d9d9", 0.55)
+    circles = values.get("circles") or {}
+    if circles.get("mode") == "count":
+        colors = [_blend(circles.get("count_fill") or "#efeee8", 0.85)] * len(colors)
+    fills = []
+    for key in zip(pack["units"]["code"], pack["units"]["valid_from"]):
+        klass = classes.get(key)
+        fills.append(colors[klass] if klass is not None and 0 <= klass < len(colors) else no_data)
+    return fills
+
+
+def _classes_by_key(values: dict) -> dict[tuple[str, str], int | None]:
+    """The columns answer's class of each (code, valid_from)."""
+    columns, count = values.get("columns") or {}, int(values.get("count") or 0)
+
+    def column(name):
+        data = columns.get(name)
+        return data if isinstance(data, list) else [(data or {}).get("all")] * count
+    return dict(zip(zip(column("code"), column("valid_from")), column("class")))
+
+
+def _blend(color: str, opacity: float) -> tuple[int, int, int]:
+    if not re.fullmatch(r"#[0-9a-fA-F]{6}", str(color)):
+        color = "#d9d9d9"
+    rgb = [int(color[k:k + 2], 16) for k in (1, 3, 5)]
+    back = [int(BACKGROUND[k:k + 2], 16) for k in (1, 3, 5)]
+    return tuple(round(c * opacity + b * (1 - opacity)) for c, b in zip(rgb, back))
 
 
 def _view_box(pack: dict) -> str:

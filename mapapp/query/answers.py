@@ -20,7 +20,8 @@ MAX_BYTES = 64 * 1024 * 1024  # a national ranking is ~10 MB of Python objects: 
 #: Each kind of answer has its own budget, so that a few large rankings never push out
 #: the small per-year values every repaint needs.
 BUDGETS = {"values-columns": 32 * 1024 * 1024, "values-records": 32 * 1024 * 1024, "ranking": MAX_BYTES,
-           "series": 32 * 1024 * 1024, "map-page": 16 * 1024 * 1024}
+           "series": 32 * 1024 * 1024, "map-page": 16 * 1024 * 1024,
+           "map-frame": 16 * 1024 * 1024}
 ROW_BYTES = 1000  # estimated size of one ranking row in memory
 VALUE_BYTES = 32  # estimated size of one float in a list of a year's values
 #: Kinds whose answers may have been precomputed into the store (mapapp.present.precompute).
@@ -92,18 +93,20 @@ def cached(conn, kind: str, key: str, compute: Callable):
 
 
 def prewarm(app, delay_s: float = 2.0) -> threading.Thread:
-    """Compute, in the background, the geometry the first views of a large map need besides values.
+    """Compute, in the background, what the first views of a large map need besides values.
 
     The values of every year are precomputed into the store before serving
     (:func:`mapapp.present.precompute.precompute`); what is left is geometry derived
-    once per boundary checksum: the label points of the default year's boundaries and
+    once per boundary checksum (the label points of the default year's boundaries and
     every version's inner points (:func:`mapapp.query.anchors.anchors`) that anchor circles
-    and project sites — seconds for a country. Runs after ``delay_s``, so the first
+    and project sites — seconds for a country), and the default view's page and first
+    frame image. Runs after ``delay_s``, so the first
     visitor's page does not wait for it.
     """
     import time
 
-    paths = [f"/api/points?year={app.config['DEFAULT_YEAR']}"]
+    # The default view's page and first frame image (present/first_frame.raster: a second for a country).
+    paths = [f"/api/points?year={app.config['DEFAULT_YEAR']}", "/", "/map-frame.webp"]
 
     def run() -> None:
         time.sleep(delay_s)

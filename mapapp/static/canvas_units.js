@@ -12,7 +12,7 @@
  *
  * An ES module (Leaflet's global L must be loaded first, by a classic script):
  * create(map, pack, handlers) -> a Leaflet layer with
- *   setStyles(styleOf(i)), setGeometry(pack), boundsOf(i), indexAt(layerPoint)
+ *   setStyles(styleOf(i)), setGeometry(pack), boundsOf(i), countInView(limit), indexAt(layerPoint)
  * handlers: { hover(i | -1, latlng), click(i, latlng) }
  */
 
@@ -132,6 +132,16 @@ var Layer = L.Canvas.extend({
       group.path = new Path2D(group.units.map(function (i) { return paths[i]; }).join(""));
     });
     this._requestRedraw(null);
+  },
+
+  countInView: function (limit) {  // how many units the view shows, counted up to limit
+    var map = this._map, scale = Math.pow(2, map.getZoom()), b = map.getPixelBounds(), units = this._hitTest().units;
+    var x0 = b.min.x / scale, y0 = b.min.y / scale, x1 = b.max.x / scale, y1 = b.max.y / scale, count = 0;
+    for (var i = 0; i < units.length && count < limit; i++) {
+      var box = units[i].box;
+      if (box[0] <= x1 && box[2] >= x0 && box[1] <= y1 && box[3] >= y0) count += 1;
+    }
+    return count;
   },
 
   boundsOf: function (i) {

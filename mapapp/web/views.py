@@ -10,9 +10,10 @@ import gzip
 import hashlib
 import json
 from dataclasses import replace
-from urllib.parse import quote, urlencode
+from urllib.parse import parse_qsl, quote, urlencode
 
 from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request, url_for
+from markupsafe import Markup, escape
 
 from mapapp.core import i18n
 from mapapp.present import choropleth, classify, district, first_frame, profiles, ranking
@@ -29,7 +30,7 @@ from mapapp.present.viewstate import (
 )
 from mapapp.query import read as query
 from mapapp.query.answers import cached
-from mapapp.store.db import connection
+from mapapp.store.db import connection, data_generation
 from mapapp.web.assets import missing_assets
 from mapapp.web.bundle import entry_url
 from mapapp.web.versioned import preload_urls, static_version
@@ -119,9 +120,44 @@ def _first_view(conn, state: ViewState, version: dict) -> dict:
         geometry = _json_text(pack_text)
         if answer:
             frame = first_frame.frame(json.loads(pack_text), answer)
+    if answer and frame is None:  # too many units for an SVG: the frame is an image, fetched beside the scripts
+        image = url_for("views.map_frame") + "?" + urlencode({**_frame_args(state), "g": data_generation(conn)})
+        frame = Markup(f'<img src="{escape(image)}" alt="">')
     # The banner shown from the start when it will be: no layout change once the map is drawn.
     return {"values_json": values, "geometry_json": geometry, "geometry_key": f"{version['id']}/0",
             "illustrative": bool(answer.get("illustrative")), "frame": frame, "answer": answer}
+
+
+def _frame_args(state: ViewState) -> dict:
+    """The query of a view's values as the first frame draws them (no page-only state)."""
+    return dict(parse_qsl(with_changes(state, projects=True, focus="", labels=True, label_values=False).query_string()))
+
+
+@bp.get("/map-frame.webp")
+def map_frame():
+    """A large map's first frame as an image (:func:`mapapp.present.first_frame.raster`), for the view asked.
+
+    The page names it with the data generation (``g``): under the current one it is kept for good.
+    """
+    conn = connection()
+
+    def draw() -> bytes:
+        answer = json.loads(values_text(conn, with_changes(state, projects=True, focus=""), "columns"))
+        _digest, body = query.pack(conn, query.version_for_year(conn, state.geography_year).id, 0)
+        return first_frame.raster(json.loads(gzip.decompress(body)), answer)
+    try:
+        state = _state(conn)
+        image = cached(conn, "map-frame", urlencode(sorted(_frame_args(state).items())), draw)
+    except (BadRequest, query.NotFound) as error:
+        return _json_error(error)
+    response = current_app.response_class(image, mimetype="image/webp")
+    if request.args.get("g") == data_generation(conn):
+        response.cache_control.public = True
+        response.cache_control.max_age = 365 * 86400
+        response.cache_control.immutable = True
+    else:
+        response.cache_control.no_cache = True
+    return response
 
 
 def _json_text(text: str) -> str:

@@ -183,6 +183,7 @@ export function openUnitPopup(code, latlng) {  // a drawn unit's popup, the unit
 }
 
 export function unitsInView(limit) {  // how many drawn units the view shows, counted up to limit
+  if (canvasUnits) return canvasUnits.countInView(limit);
   const view = app.map.getBounds(), codes = Object.keys(layerByCode);
   let count = 0;
   for (let k = 0; k < codes.length && count < limit; k++) {

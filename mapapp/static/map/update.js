@@ -40,13 +40,13 @@ function paint(values) {
     t.units_count.replace("{n}", values.version.unit_count) + " · " + values.version.label;
   const painted = values.indicator.id + ":" + values.year;
   // Say "painted" once the units are on screen (a canvas draws on the next frame).
-  // The names follow, never before the first paint.
+  // The names follow in a task of their own, once that frame is shown.
   units.whenDrawn(function () {
     if (app.current !== values) return;
     document.body.setAttribute("data-painted", painted);
     const frame = document.getElementById("map-frame");  // the server's first frame gives way
     if (frame) frame.remove();
-    refreshLabels();
+    requestAnimationFrame(function () { setTimeout(function () { if (app.current === values) refreshLabels(); }, 0); });
   });
 }
 
