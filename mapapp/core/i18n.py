@@ -117,7 +117,6 @@ STRINGS: dict[str, dict[str, str]] = {
     "code": {"vi": "Mã", "en": "Code"},
     "commune": {"vi": "Xã", "en": "Commune"},
     "value": {"vi": "Giá trị", "en": "Value"},
-    "numerator": {"vi": "Tử số", "en": "Numerator"},
     "denominator": {"vi": "Mẫu số", "en": "Denominator"},
     "base_value": {"vi": "Giá trị năm {year}", "en": "Value in {year}"},
     "illustrative": {"vi": "Minh họa", "en": "Illustrative"},
@@ -431,7 +430,6 @@ STRINGS: dict[str, dict[str, str]] = {
     "sheet.since": {"vi": 'từ {year}', "en": 'since {year}'},
     "sheet.exported": {"vi": 'Lập ngày {date} — mapapp', "en": 'Made {date} — mapapp'},
     # --- classification ----------------------------------------------------------------------------
-    "no_data": {"vi": 'Không có số liệu', "en": 'No data'},
     "class_scale": {"vi": 'Thang màu', "en": 'Colour scale'},
     "classes_auto": {"vi": 'Mặc định', "en": 'Default'},
     "classes_shared": {"vi": 'Chung cho mọi năm', "en": 'Shared by all years'},
