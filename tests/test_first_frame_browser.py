@@ -61,3 +61,33 @@ def test_without_javascript_the_first_frame_is_the_map(chromium_browser, live_se
         page.screenshot(path=str(tmp_path / "no-javascript.png"))
     finally:
         context.close()
+
+
+IMAGE_BOX_JS = """() => { const img = document.querySelector('#map-frame img'), r = img.getBoundingClientRect();
+  const scale = Math.min(r.width / img.naturalWidth, r.height / img.naturalHeight);
+  const w = img.naturalWidth * scale, h = img.naturalHeight * scale;
+  return [r.left + (r.width - w) / 2, r.top + (r.height - h) / 2, r.left + (r.width + w) / 2, r.top + (r.height + h) / 2]; }"""
+
+
+def test_a_large_maps_image_frame_is_where_the_live_map_comes(chromium_browser, live_server, monkeypatch):  # noqa: F811
+    from mapapp.present import first_frame
+
+    monkeypatch.setattr(first_frame, "MAX_UNITS", 0)  # the 22 communes framed as a country's would be
+    view = "?indicator=poverty_rate&year=2019&k=4"  # a page of its own (pages are cached per query)
+    session = MapSession(chromium_browser, live_server.url, viewport=VIEWPORTS["desktop"])
+    try:
+        session.context.route("**/leaflet.js", lambda route: route.abort())
+        page = session.open(view)
+        page.wait_for_function("() => { const i = document.querySelector('#map-frame img'); return i && i.complete && i.naturalWidth > 0; }")
+        image_box = page.evaluate(IMAGE_BOX_JS)
+    finally:
+        session.close()
+    session = MapSession(chromium_browser, live_server.url, viewport=VIEWPORTS["desktop"])
+    try:
+        page = session.open(view, painted="poverty_rate:2019")
+        assert page.locator("#map-frame").count() == 0
+        live_box = page.evaluate(BOX_JS, "path.mapapp-outline")
+        assert all(abs(a - b) <= 2 for a, b in zip(image_box, live_box)), (image_box, live_box)
+        session.assert_clean()
+    finally:
+        session.close()

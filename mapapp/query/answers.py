@@ -105,14 +105,19 @@ def prewarm(app, delay_s: float = 2.0) -> threading.Thread:
     """
     import time
 
-    # The default view's page and first frame image (present/first_frame.raster: a second for a country).
-    paths = [f"/api/points?year={app.config['DEFAULT_YEAR']}", "/", "/map-frame.webp"]
+    import re
+
+    paths = [f"/api/points?year={app.config['DEFAULT_YEAR']}"]
 
     def run() -> None:
         time.sleep(delay_s)
         client = app.test_client()
         for path in paths:
             client.get(path)
+        # The default view's page, then the first frame image it names (a second to draw for a country).
+        frame = re.search(r'<img src="(/map-frame\.webp\?[^"]+)"', client.get("/").get_data(as_text=True))
+        if frame:
+            client.get(frame.group(1).replace("&amp;", "&"))
         # The inner points anchoring circles and project sites (seconds for a country), once.
         from mapapp.query.anchors import anchors
         from mapapp.query.read import versions

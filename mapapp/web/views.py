@@ -106,8 +106,8 @@ INLINE_GEOMETRY_MAX_GZIP = 64 * 1024
 
 
 def _first_view(conn, state: ViewState, version: dict) -> dict:
-    """The first view's values and (when small) geometry pack, as JSON for data blocks of the page,
-    and the map's first frame drawn from them (:mod:`mapapp.present.first_frame`)."""
+    """A small map's first values and geometry pack, as JSON for data blocks of the page (a large
+    map's are preloaded), and the map's first frame drawn from them (:mod:`mapapp.present.first_frame`)."""
     try:
         values = _json_text(values_text(conn, with_changes(state, projects=True, focus=""), "columns"))
     except (BadRequest, query.NotFound):
@@ -123,6 +123,10 @@ def _first_view(conn, state: ViewState, version: dict) -> dict:
     if answer and frame is None:  # too many units for an SVG: the frame is an image, fetched beside the scripts
         image = url_for("views.map_frame") + "?" + urlencode({**_frame_args(state), "g": data_generation(conn)})
         frame = Markup(f'<img src="{escape(image)}" alt="">')
+    if not geometry:
+        # A large map's values are preloaded beside its geometry, not inlined: a short page is
+        # parsed, and its frame painted, before the long work of the live map begins.
+        values = ""
     # The banner shown from the start when it will be: no layout change once the map is drawn.
     return {"values_json": values, "geometry_json": geometry, "geometry_key": f"{version['id']}/0",
             "illustrative": bool(answer.get("illustrative")), "frame": frame, "answer": answer}
@@ -142,12 +146,13 @@ def map_frame():
     conn = connection()
 
     def draw() -> bytes:
+        state = _state(conn)  # a country's years of data take a while to read: only on a miss
         answer = json.loads(values_text(conn, with_changes(state, projects=True, focus=""), "columns"))
         _digest, body = query.pack(conn, query.version_for_year(conn, state.geography_year).id, 0)
         return first_frame.raster(json.loads(gzip.decompress(body)), answer)
     try:
-        state = _state(conn)
-        image = cached(conn, "map-frame", urlencode(sorted(_frame_args(state).items())), draw)
+        key = urlencode(sorted((k, v) for k, v in request.args.items(multi=True) if k != "g"))
+        image = cached(conn, "map-frame", key, draw)
     except (BadRequest, query.NotFound) as error:
         return _json_error(error)
     response = current_app.response_class(image, mimetype="image/webp")

@@ -55,7 +55,24 @@ function start(map) {
   window.mapapp = { state: app.state, update: update, map: map, geometryRequests: geometryRequests,
                     codeAt: codeAt, unitBox: unitBox };
   // The surroundings follow the first paint: they never delay it.
-  update().then(function () { return loadContext(map); }).catch(showError);
+  framePainted().then(update).then(function () { return loadContext(map); }).catch(showError);
+}
+
+// A large map's first frame is an image (present/first_frame.py): let it paint before the long
+// work of building the live map takes the page's thread (at most FRAME_WAIT_MS for it to load).
+const FRAME_WAIT_MS = 800;
+
+function framePainted() {
+  const image = document.querySelector("#map-frame img");
+  if (!image) return Promise.resolve();
+  const loaded = image.complete ? Promise.resolve() : new Promise(function (resolve) {
+    image.addEventListener("load", resolve, { once: true });
+    image.addEventListener("error", resolve, { once: true });
+    setTimeout(resolve, FRAME_WAIT_MS);
+  });
+  return loaded.then(function () {
+    return new Promise(function (resolve) { requestAnimationFrame(function () { setTimeout(resolve, 0); }); });
+  });
 }
 
 if (window.mapappLeafletMap) {
