@@ -103,9 +103,8 @@ def prewarm(app, delay_s: float = 2.0) -> threading.Thread:
     frame image. Runs after ``delay_s``, so the first
     visitor's page does not wait for it.
     """
-    import time
-
     import re
+    import time
 
     paths = [f"/api/points?year={app.config['DEFAULT_YEAR']}"]
 
