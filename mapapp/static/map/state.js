@@ -14,8 +14,9 @@ export function init(config, map) {
   app.map = map;
 }
 
-export function queryString() {
-  const state = app.state, params = new URLSearchParams();
+export function queryString(state) {  // of app.state, or of another state
+  state = state || app.state;
+  const params = new URLSearchParams();
   params.set("indicator", state.indicator);
   params.set("year", state.year);
   if (state.method !== "quantiles") params.set("method", state.method);
@@ -36,8 +37,8 @@ export function queryString() {
   return params.toString();
 }
 
-export function viewQuery() {  // the view without page-only state (projects layer, focused commune, labels)
-  const params = new URLSearchParams(queryString());
+export function viewQuery(state) {  // the view without page-only state (projects layer, focused commune, labels)
+  const params = new URLSearchParams(queryString(state));
   ["projects", "focus", "labels", "label_values"].forEach(function (key) { params.delete(key); });
   return params.toString();
 }

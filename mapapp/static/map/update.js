@@ -1,10 +1,11 @@
 /* One view change: fetch what it needs, paint the map and the page around it.
  *
  * Geometry is fetched once per boundary version and kept; a year or indicator change
- * fetches only the small values payload and restyles the units. The projects and the
+ * fetches only the small values payload and restyles the units (a small map has fetched the
+ * indicator's other years once painted: data.js prefetchYears). The projects and the
  * ranking panel follow the map.
  */
-import { fetchProjects, fetchValues, geometry } from "./data.js";
+import { fetchProjects, fetchValues, geometry, prefetchYears } from "./data.js";
 import { paintCircles } from "./circles.js";
 import { renderLegend } from "./legend.js";
 import { updateLinks } from "./links.js";
@@ -15,7 +16,8 @@ import { app, geographyYear, mark, showError, versionOf } from "./state.js";
 import { fitFrame, focusOnMap } from "./unit_focus.js";
 import * as units from "./units_layer.js";
 
-let requestSeq = 0;
+let requestSeq = 0, prefetchTimer = null;
+const PREFETCH_DELAY_MS = 400;
 
 function paint(values) {
   const t = app.t;
@@ -85,6 +87,8 @@ export function update() {  // app.state changed: redraw; returns a promise of t
       if (seq === requestSeq) paintProjects(payload);
     }).catch(showError);
     updateRanking().catch(showError);
+    clearTimeout(prefetchTimer);  // once the page has settled: the other years, for the slider and ▶ play
+    prefetchTimer = setTimeout(function () { prefetchYears().catch(showError); }, PREFETCH_DELAY_MS);
   });
   return drawn;
 }
