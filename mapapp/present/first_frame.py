@@ -104,27 +104,7 @@ def _exterior_rings(pack: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def _raster_fills(pack: dict, values: dict) -> list[tuple[int, int, int]]:
     """Each unit's fill blended over the background as the live map's fill opacity does."""
-    classes = _classes_by_key(values)
-    colors = [_blend(c, 0.85) for c in (values.get("classification") or {}).get("colors") or []]
-    no_data = _blend(values.get("no_data_color") or "#d9d9d9", 0.55)
-    circles = values.get("circles") or {}
-    if circles.get("mode") == "count":
-        colors = [_blend(circles.get("count_fill") or "#efeee8", 0.85)] * len(colors)
-    fills = []
-    for key in zip(pack["units"]["code"], pack["units"]["valid_from"]):
-        klass = classes.get(key)
-        fills.append(colors[klass] if klass is not None and 0 <= klass < len(colors) else no_data)
-    return fills
-
-
-def _classes_by_key(values: dict) -> dict[tuple[str, str], int | None]:
-    """The columns answer's class of each (code, valid_from)."""
-    columns, count = values.get("columns") or {}, int(values.get("count") or 0)
-
-    def column(name):
-        data = columns.get(name)
-        return data if isinstance(data, list) else [(data or {}).get("all")] * count
-    return dict(zip(zip(column("code"), column("valid_from")), column("class")))
+    return [_blend(fill, 0.55 if kind == "no-data" else 0.85) for fill, kind in _unit_fills(pack, values)]
 
 
 def _blend(color: str, opacity: float) -> tuple[int, int, int]:
@@ -162,33 +142,34 @@ def _ring_path(ring: list) -> str:
 
 
 def _unit_styles(pack: dict, values: dict) -> list[str]:
-    """Each unit's fill and stroke attributes, as static/map/unit_view.js ``styleFor`` draws them."""
-    records = _records_by_key(values)
+    """Each unit's fill and class attributes, as static/map/unit_view.js ``styleFor`` draws them."""
+    return [(f' class="{kind}"' if kind else "") + f' fill="{escape(fill)}"' for fill, kind in _unit_fills(pack, values)]
+
+
+def _unit_fills(pack: dict, values: dict) -> list[tuple[str, str]]:
+    """Each unit's fill colour and kind ("no-data", "highlight" or "faded" under a threshold, else ""),
+    in pack order."""
+    cells = _cells_by_key(values)
     colors = (values.get("classification") or {}).get("colors") or []
     no_data_color = values.get("no_data_color") or "#d9d9d9"
     circles = values.get("circles") or {}
     neutral = circles.get("count_fill") if circles.get("mode") == "count" else None
     filtering = bool((values.get("threshold") or {}).get("active"))
-    codes, starts = pack["units"]["code"], pack["units"]["valid_from"]
-    styles = []
-    for code, start in zip(codes, starts):
-        record = records.get((code, start))
-        klass = record.get("class") if record else None
-        if klass is None or klass >= len(colors):
-            styles.append(f' class="no-data" fill="{escape(no_data_color)}"')
-            continue
-        fill = neutral or colors[klass]
-        extra = (' class="highlight"' if record.get("highlight") else ' class="faded"') if filtering else ""
-        styles.append(f'{extra} fill="{escape(fill)}"')
-    return styles
+    fills = []
+    for key in zip(pack["units"]["code"], pack["units"]["valid_from"]):
+        klass, highlight = cells.get(key, (None, False))
+        if klass is None or not 0 <= klass < len(colors):
+            fills.append((no_data_color, "no-data"))
+        else:
+            fills.append((neutral or colors[klass], ("highlight" if highlight else "faded") if filtering else ""))
+    return fills
 
 
-def _records_by_key(values: dict) -> dict[tuple[str, str], dict]:
-    """The columns answer as records keyed on (code, valid_from)."""
+def _cells_by_key(values: dict) -> dict[tuple[str, str], tuple]:
+    """The columns answer's class and highlight flag of each (code, valid_from)."""
     columns, count = values.get("columns") or {}, int(values.get("count") or 0)
 
-    def cell(name, i):
-        column = columns.get(name)
-        return column[i] if isinstance(column, list) else (column or {}).get("all")
-    return {(cell("code", i), cell("valid_from", i)): {"class": cell("class", i), "highlight": cell("highlight", i)}
-            for i in range(count)}
+    def column(name):
+        data = columns.get(name)
+        return data if isinstance(data, list) else [(data or {}).get("all")] * count
+    return dict(zip(zip(column("code"), column("valid_from")), zip(column("class"), column("highlight"))))
