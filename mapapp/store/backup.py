@@ -167,12 +167,7 @@ def inspect_file(path: str | os.PathLike, url: str | None = None) -> dict:
     if url is not None and is_postgresql(url):
         return inspect_dump(path)
     path = Path(path)
-    try:
-        with open(path, "rb") as handle:
-            header = handle.read(len(SQLITE_HEADER))
-    except OSError as error:
-        raise BackupError(f"không đọc được / cannot read {path}: {error}") from error
-    if header != SQLITE_HEADER:
+    if not _starts_with(path, SQLITE_HEADER):
         raise BackupError(f"không phải tệp SQLite / {path.name} is not an SQLite database")
     try:
         conn = _connect(path, readonly=True)
@@ -357,6 +352,15 @@ def _table_rows(path: Path, table: str) -> list[list[str]]:
     return rows
 
 
+def _starts_with(path: Path, header: bytes) -> bool:
+    """Whether the file at ``path`` begins with ``header`` (raises BackupError when it cannot be read)."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(len(header)) == header
+    except OSError as error:
+        raise BackupError(f"không đọc được / cannot read {path}: {error}") from error
+
+
 def inspect_dump(path: str | os.PathLike) -> dict:
     """Check that ``path`` is a sound pg_dump archive of a mapapp store (as :func:`inspect_file`).
 
@@ -364,12 +368,7 @@ def inspect_dump(path: str | os.PathLike) -> dict:
     schema version are checked.
     """
     path = Path(path)
-    try:
-        with open(path, "rb") as handle:
-            header = handle.read(len(PG_DUMP_HEADER))
-    except OSError as error:
-        raise BackupError(f"không đọc được / cannot read {path}: {error}") from error
-    if header != PG_DUMP_HEADER:
+    if not _starts_with(path, PG_DUMP_HEADER):
         raise BackupError(f"không phải bản sao pg_dump / {path.name} is not a pg_dump archive (custom format) "
                           "of a PostgreSQL store")
     try:
