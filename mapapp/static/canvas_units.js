@@ -120,11 +120,16 @@ var Layer = L.Canvas.extend({
 
   setStyles: function (styleOf) {  // group the units by style: one path per group and frame
     this._styleOf = styleOf;
-    var groups = {}, order = [], last = [];
+    var groups = {}, byObject = new Map(), order = [], last = [];
     for (var i = 0; i < this._paths.length; i++) {
-      var style = styleOf(i), key = styleKey(style);
-      if (!groups[key]) { groups[key] = { style: style, units: [] }; (style.front ? last : order).push(groups[key]); }
-      groups[key].units.push(i);
+      var style = styleOf(i), group = byObject.get(style);  // units often share one style object
+      if (!group) {
+        var key = styleKey(style);
+        group = groups[key];
+        if (!group) { group = groups[key] = { style: style, units: [] }; (style.front ? last : order).push(group); }
+        byObject.set(style, group);
+      }
+      group.units.push(i);
     }
     var paths = this._paths;
     this._groups = order.concat(last);  // outlined units (threshold, focus) drawn last, on top

@@ -49,7 +49,9 @@ export function buildUnitLayer(version, pack) {
 function buildCanvasUnits(pack) {
   const cols = pack.units;
   unitProps = cols.code.map(function (code, i) {
-    return { code: code, valid_from: cols.valid_from[i], name: cols.name[i], parent: cols.parent[i] };
+    const props = { code: code, valid_from: cols.valid_from[i], name: cols.name[i], parent: cols.parent[i] };
+    props.key = unitKey(props);
+    return props;
   });
   layerByCode = {};
   unitProps.forEach(function (props, i) { layerByCode[props.code] = i; });
@@ -77,10 +79,22 @@ function clickUnit(i, latlng) {
   select(unitProps[i].code);
 }
 
+// A style depends only on these parts of a record: thousands of units share a dozen styles,
+// each built once per paint (fewer objects for the collector on every year change).
+function styleSignature(record, focus) {
+  if (!record) return "";
+  return record.color + "|" + (record["class"] === null) + "|" + !!record.highlight + "|" + (record.code === focus);
+}
+
 function styleCanvas() {
+  const byKey = app.current.byKey, focus = app.state.focus, styles = {};
   canvasUnits.setStyles(function (i) {
-    const style = styleFor(app.current.byKey[unitKey(unitProps[i])]);
-    style.front = style.color !== "#ffffff" && style.color !== "#7a7a7a";  // outlined: drawn on top
+    const record = byKey[unitProps[i].key], signature = styleSignature(record, focus);
+    let style = styles[signature];
+    if (!style) {
+      style = styles[signature] = styleFor(record);
+      style.front = style.color !== "#ffffff" && style.color !== "#7a7a7a";  // outlined: drawn on top
+    }
     return style;
   });
   if (hoverIndex >= 0 && hoverTip) hoverTip.setContent(tooltipHtml(recordFor(unitProps[hoverIndex])));
