@@ -2,6 +2,8 @@
 takes its place exactly (no jump), on a desktop and on a phone."""
 from __future__ import annotations
 
+from urllib.request import urlopen
+
 import pytest
 from browser_helpers import TIMEOUT_MS, MapSession, chromium_browser  # noqa: F401 - a fixture
 from conftest import needs_shared
@@ -88,6 +90,27 @@ def test_a_large_maps_image_frame_is_where_the_live_map_comes(chromium_browser, 
         assert page.locator("#map-frame").count() == 0
         live_box = page.evaluate(BOX_JS, "path.mapapp-outline")
         assert all(abs(a - b) <= 2 for a, b in zip(image_box, live_box)), (image_box, live_box)
+        session.assert_clean()
+    finally:
+        session.close()
+
+
+def test_nothing_is_lost_behind_the_first_frame(chromium_browser, live_server, tmp_path):  # noqa: F811
+    """The frame comes first; then the live map brings names, surroundings, circles, projects and the ranking."""
+    session = MapSession(chromium_browser, live_server.url, viewport=VIEWPORTS["desktop"])
+    try:
+        query = "?indicator=poverty_rate&year=2023&circles=1"
+        with urlopen(live_server.url + "/" + query) as response:  # the document the browser gets
+            assert 'id="map-frame"' in response.read().decode()
+        page = session.open(query, painted="poverty_rate:2023")
+        page.wait_for_function("Number(document.body.dataset.labels) >= 10")
+        page.wait_for_selector("body[data-context]", state="attached")
+        assert int(page.get_attribute("body", "data-context")) > 0
+        page.wait_for_selector('body[data-circles="numerator"]', state="attached")
+        assert page.locator("path.mapapp-circle").count() > 10
+        page.wait_for_selector(".leaflet-marker-icon", state="attached")  # the year's projects (clustered or not)
+        page.wait_for_function("document.querySelectorAll('#ranking-panel-table tbody tr').length === 21")
+        page.screenshot(path=str(tmp_path / "everything.png"))
         session.assert_clean()
     finally:
         session.close()

@@ -20,7 +20,6 @@ import pytest
 import requests
 import sqlalchemy as sa
 from conftest import (
-    ON_POSTGRESQL,
     REPO_ROOT,
     SHARED_DIR,
     TEST_PASSWORD,

@@ -133,6 +133,25 @@ def test_a_restarted_app_answers_from_the_store_without_computing(tmp_path):
     assert other["title"] != "from the store"  # not precomputed: computed on request
 
 
+
+def test_a_restarted_app_reads_inner_points_from_disk(tmp_path, monkeypatch):
+    """Circle anchors and label points are one computation, kept beside the packs: a restart computes none."""
+    from mapapp.geo import label_points
+    from mapapp.query import anchors as anchors_module
+
+    first = make_app(tmp_path)
+    with first.app_context():
+        version = query.versions(db.connection())[0]
+        computed = anchors_module.anchors(db.connection(), version.id, version.checksum)
+    assert len(computed) == version.unit_count
+    assert list((tmp_path / "cache").glob("points-*.json.gz"))
+    monkeypatch.setattr(anchors_module, "_ANCHORS", {})  # a new process: nothing in memory
+    monkeypatch.setattr(label_points, "_MEMORY", {})
+    monkeypatch.setattr(label_points, "label_points", lambda collection: pytest.fail("computed again"))
+    restarted = make_app(tmp_path)
+    with restarted.app_context():
+        assert anchors_module.anchors(db.connection(), version.id, version.checksum) == computed
+
 def test_stale_generations_are_dropped(tmp_path):
     app = make_app(tmp_path)
     with app.app_context(), db.get_engine().begin() as conn:

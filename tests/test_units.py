@@ -1,7 +1,6 @@
 """Units over time and boundary versions, from the real registry and boundary files."""
 from __future__ import annotations
 
-import json
 
 import pytest
 import shapely
@@ -10,7 +9,6 @@ from shapely.geometry import shape
 
 from mapapp.geo import boundaries, units
 from mapapp.geo.units import year_end
-from mapapp.query import read as query
 
 pytestmark = needs_shared
 

@@ -1,21 +1,33 @@
 """Anchors: where a unit's circle or project marker goes — its inner point, and the map's surroundings.
 
 Inner points (:func:`mapapp.geo.inner_points.inner_point`, the pole of inaccessibility)
-are computed from a version's stored geometry once per boundary checksum and kept for
-the life of the process: a checksum names one geometry forever, so they never go stale.
+are the label points' (:mod:`mapapp.geo.label_points`): computed from a version's stored
+geometry once per boundary checksum, kept on disk beside the geometry packs (see
+:func:`keep_on_disk`) and in memory. A checksum names one geometry forever, so they never go
+stale, and a restarted app reads them instead of computing them again (seconds for a country,
+in a thread that would slow its first answers).
 """
 from __future__ import annotations
 
+import gzip
 import json
 import threading
+from pathlib import Path
 
 import sqlalchemy as sa
 
+from mapapp.geo import label_points
 from mapapp.store import db
 
 _ANCHORS: dict[str, dict] = {}
 _LOCK = threading.Lock()
 _MAX_VERSIONS = 16
+_DISK: dict[str, Path | None] = {"folder": None}
+
+
+def keep_on_disk(cache_dir: str | Path | None) -> None:
+    """Keep the anchors between restarts in ``cache_dir`` (the app's derived-geometry cache)."""
+    _DISK["folder"] = Path(cache_dir) if cache_dir else None
 
 
 def anchors(conn: sa.Connection, version_id: str, checksum: str) -> dict[tuple[str, str], tuple[float, float]]:
@@ -33,25 +45,21 @@ def anchors(conn: sa.Connection, version_id: str, checksum: str) -> dict[tuple[s
         if checksum not in _ANCHORS:
             if len(_ANCHORS) >= _MAX_VERSIONS:
                 _ANCHORS.pop(next(iter(_ANCHORS)))
-            _ANCHORS[checksum] = _compute(conn, version_id)
+            _ANCHORS[checksum] = _compute(conn, version_id, checksum)
         return _ANCHORS[checksum]
 
 
-def _compute(conn: sa.Connection, version_id: str) -> dict:
-    import shapely.geometry
+def _compute(conn: sa.Connection, version_id: str, checksum: str) -> dict:
+    def units_text() -> str:
+        text = conn.execute(sa.select(db.boundary_versions.c.units_geojson)
+                            .where(db.boundary_versions.c.id == version_id)).scalar()
+        return text or '{"features": []}'
 
-    from mapapp.geo.inner_points import inner_point
-
-    text = conn.execute(sa.select(db.boundary_versions.c.units_geojson)
-                        .where(db.boundary_versions.c.id == version_id)).scalar()
-    out = {}
-    collection = json.loads(text) if text else {"features": []}
-    for feature in collection["features"]:
-        props = feature["properties"]
-        point = inner_point(shapely.geometry.shape(feature["geometry"])) if feature.get("geometry") else None
-        if point is not None:
-            out[(props["code"], props.get("valid_from") or "")] = point
-    return out
+    body = label_points.points_body(version_id, checksum, units_text, _DISK["folder"])
+    cols = json.loads(gzip.decompress(body))
+    return {(code, valid_from or ""): (lon, lat)
+            for code, valid_from, lon, lat in zip(cols["code"], cols["valid_from"], cols["lon"], cols["lat"])
+            if lon is not None}
 
 
 def context(conn: sa.Connection) -> dict | None:
