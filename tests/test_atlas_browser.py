@@ -146,3 +146,29 @@ def test_the_side_by_side_page_draws_both_years_on_canvases(province_app, live_s
         tooltip.wait_for(state="visible")
         assert "2024" in tooltip.inner_text() and "minh họa" in tooltip.inner_text().lower()
         s.assert_clean()
+
+
+VALUES_YEARS_JS = """() => performance.getEntriesByType('resource').filter(e => e.name.includes('/api/values?'))
+  .map(e => Number(new URL(e.name).searchParams.get('year')))"""
+
+
+def test_a_canvas_map_fetches_the_nearest_years_first_and_repaints_without_a_request(
+        province_app, live_server_for, open_session):
+    with live_server_for(province_app) as server:
+        s = open_session(server.url)
+        page = s.open("?indicator=poverty_rate&year=2021", painted="poverty_rate:2021")
+        years = [y for y in api(server.url, "/api/indicators")["indicators"]
+                 if y["id"] == "poverty_rate"][0]["years"]
+        assert len(years) >= 5
+        page.wait_for_function(f"() => ({VALUES_YEARS_JS})().length >= {len(years) - 1}")
+        fetched = page.evaluate(VALUES_YEARS_JS)
+        assert sorted(fetched) == sorted(y for y in years if y != 2021)  # its own year came in the page
+        distances = [abs(y - 2021) for y in fetched]
+        assert distances == sorted(distances), fetched  # nearest first: the slider's next steps
+        before = len(fetched)
+        page.evaluate("window.mapapp.state.year = 2022; window.mapapp.update()")
+        s.wait_painted("poverty_rate:2022")
+        page.evaluate("window.mapapp.state.year = 2021; window.mapapp.update()")  # back to the page's own year
+        s.wait_painted("poverty_rate:2021")
+        assert len(page.evaluate(VALUES_YEARS_JS)) == before  # no request: kept
+        s.assert_clean()

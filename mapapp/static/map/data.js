@@ -24,14 +24,20 @@ export function geometry(version, level) {  // the raw pack of a level, fetched 
   return packs.load(geometryRequests, app.config.api, version, level || 0);
 }
 
-// A small map keeps the values it has fetched, and fetches the other years of its indicator
-// once it is painted (prefetchYears): the slider and ▶ play then repaint with no request.
+// The page keeps the values it has fetched, and fetches the other years of its indicator once
+// it is painted (prefetchYears), nearest years first: the slider and ▶ play then repaint with
+// no request. A country's answer is 100 KB a year, so it keeps fewer views.
 const valuesByView = {};
-const KEPT_VIEWS = 200;
+const KEPT_VIEWS = 200, KEPT_LARGE_VIEWS = 24;
+
+function keptViews() {
+  const version = versionOf(geographyYear());
+  return version && packs.drawsOnCanvas(version, app.config) ? KEPT_LARGE_VIEWS : KEPT_VIEWS;
+}
 
 function valuesOf(query) {  // a promise of the columns answer of a view query, fetched once
   if (!valuesByView[query]) {
-    if (Object.keys(valuesByView).length >= KEPT_VIEWS) Object.keys(valuesByView).forEach(function (k) { delete valuesByView[k]; });
+    if (Object.keys(valuesByView).length >= keptViews()) Object.keys(valuesByView).forEach(function (k) { delete valuesByView[k]; });
     valuesByView[query] = fetch(app.config.api + "/values?" + query + "&format=columns").then(function (r) {
       return r.json().then(function (body) {
         if (!r.ok) throw new Error(body.error || ("values " + r.status));
@@ -45,30 +51,23 @@ function valuesOf(query) {  // a promise of the columns answer of a view query, 
 
 export function fetchValues() {
   const first = inlineBlock("mapapp-first-values");
-  if (first) return Promise.resolve(packs.recordsFromColumns(first));
-  const query = viewQuery();
-  if (!keepsValues()) return fetch(app.config.api + "/values?" + query + "&format=columns").then(function (r) {
-    return r.json().then(function (body) {
-      if (!r.ok) throw new Error(body.error || ("values " + r.status));
-      return packs.recordsFromColumns(body);
-    });
-  });
+  if (first) {
+    valuesByView[viewQuery()] = Promise.resolve(first);
+    return Promise.resolve(packs.recordsFromColumns(Object.assign({}, first)));
+  }
   // The kept answer is shared: each paint gets its own records (paint() adds to the view).
-  return valuesOf(query).then(function (body) { return packs.recordsFromColumns(Object.assign({}, body)); });
+  return valuesOf(viewQuery()).then(function (body) { return packs.recordsFromColumns(Object.assign({}, body)); });
 }
 
-function keepsValues() {  // a country's values are 100 KB a year: those are fetched when shown
-  const version = versionOf(geographyYear());
-  return !!version && !packs.drawsOnCanvas(version, app.config);
-}
-
-export function prefetchYears() {  // the other years of the indicator shown, one request after another
-  if (!keepsValues()) return Promise.resolve();
+export function prefetchYears() {  // the other years of the indicator shown, nearest first, one after another
   const info = app.config.indicators[app.state.indicator] || {}, years = info.years || [];
-  return years.filter(function (year) { return year !== Number(app.state.year); }).reduce(function (chain, year) {
-    const query = viewQuery(Object.assign({}, app.state, { year: year }));
-    return chain.then(function () { return valuesOf(query).catch(function () {}); });
-  }, Promise.resolve());
+  const shown = Number(app.state.year);
+  return years.filter(function (year) { return year !== shown; })
+    .sort(function (a, b) { return Math.abs(a - shown) - Math.abs(b - shown) || b - a; })
+    .reduce(function (chain, year) {
+      const query = viewQuery(Object.assign({}, app.state, { year: year }));
+      return chain.then(function () { return valuesOf(query).catch(function () {}); });
+    }, Promise.resolve());
 }
 
 export function fetchProjects() {
