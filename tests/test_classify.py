@@ -257,6 +257,9 @@ def test_build_rejects_bad_palette():
         (12, 2, "vi", "12,00"),
         (None, 1, "vi", "\u2013"),
         (float("nan"), 1, "en", "\u2013"),
+        (1e28, 0, "vi", "10.000.000.000.000.000.000.000.000.000"),  # more digits than Decimal's default 28
+        (9999999999999998483608109057.0, 1, "en", "10,000,000,000,000,000,000,000,000,000.0"),  # as repr'd: 1e+28
+        (1.5e300, 0, "en", "1,5" + "00" + ",000" * 99),
     ],
 )
 def test_format_number(value, decimals, lang, expected):

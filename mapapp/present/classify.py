@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -491,7 +491,9 @@ def format_number(value: object, decimals: int, lang: str = "vi") -> str:
         return EN_DASH
     # str() gives the shortest repr, so 1.005 rounds as written, not as 1.00499...
     exact = Decimal(str(value)) if isinstance(value, (int, np.integer)) else Decimal(repr(number))
-    rounded = exact.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+    with localcontext() as context:  # room for every digit: 1e28 has more than the default 28
+        context.prec = max(28, exact.adjusted() + decimals + 2)
+        rounded = exact.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
     if rounded == 0:
         rounded = abs(rounded)  # no "-0,00"
     text = format(rounded, f",.{decimals}f")
