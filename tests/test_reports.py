@@ -337,3 +337,22 @@ def test_cli_report_and_sheets(app, tmp_path):
     assert result.exit_code == 0, result.output
     assert "7 communes, 9 pages" in result.output
     assert len(pypdf.PdfReader(str(pdf)).pages) == 9
+
+
+def test_a_book_is_drawn_once_per_data_and_day(fresh_app, monkeypatch):
+    """A second download is the same file, not seconds of drawing again; new data draws it again."""
+    from mapapp.present import sheets
+    from mapapp.store import db
+
+    client = fresh_app.test_client()
+    first = client.get("/sheets.pdf?year=2019&lang=en")
+    assert first.status_code == 200
+    drawn = []
+    real = sheets.book_pdf
+    monkeypatch.setattr(sheets, "book_pdf", lambda *a, **k: drawn.append(a) or real(*a, **k))
+    again = client.get("/sheets.pdf?year=2019&lang=en")
+    assert again.status_code == 200 and again.data == first.data and drawn == []
+    assert client.get("/sheets.pdf?year=2019").status_code == 200 and len(drawn) == 1  # another view: drawn
+    with fresh_app.app_context(), db.get_engine().begin() as conn:
+        db.bump_generation(conn)  # what every import, undo and seed does
+    assert client.get("/sheets.pdf?year=2019&lang=en").status_code == 200 and len(drawn) == 2

@@ -21,7 +21,7 @@ MAX_BYTES = 64 * 1024 * 1024  # a national ranking is ~10 MB of Python objects: 
 #: the small per-year values every repaint needs.
 BUDGETS = {"values-columns": 32 * 1024 * 1024, "values-records": 32 * 1024 * 1024, "ranking": MAX_BYTES,
            "series": 32 * 1024 * 1024, "map-page": 16 * 1024 * 1024,
-           "map-frame": 16 * 1024 * 1024}
+           "map-frame": 16 * 1024 * 1024, "documents": 32 * 1024 * 1024}
 ROW_BYTES = 1000  # estimated size of one ranking row in memory
 VALUE_BYTES = 32  # estimated size of one float in a list of a year's values
 #: Kinds whose answers may have been precomputed into the store (mapapp.present.precompute).
@@ -59,6 +59,8 @@ def estimated_size(answer) -> int:
     """Bytes an answer takes: a JSON text's length, or an estimate per ranking row or per value."""
     if isinstance(answer, (str, bytes)):
         return len(answer)
+    if isinstance(answer, tuple):  # a document and its name
+        return sum(estimated_size(part) for part in answer)
     if isinstance(answer, dict) and answer and "rows" not in answer and all(isinstance(v, list) for v in answer.values()):
         return max(ROW_BYTES, VALUE_BYTES * sum(len(v) for v in answer.values()))  # values by year
     return ROW_BYTES * max(1, len(answer.get("rows", ()))) if isinstance(answer, dict) else ROW_BYTES

@@ -9,10 +9,13 @@ In production they are rendered in the export worker processes (:mod:`mapapp.off
 """
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 
 from mapapp.present import report, sheets
 from mapapp.present.viewstate import LANGS, BadRequest, parse, parse_optional_year, parse_year
+from mapapp.query import answers
 from mapapp.query import read as query
 from mapapp.store.db import connection
 from mapapp.web.views import _fallback_state, _page_common
@@ -31,6 +34,19 @@ def _attachment(data: bytes, mimetype: str, filename: str) -> Response:
     # The date is printed in the document: never serve yesterday's file from a cache.
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _document(conn, key: str, build):
+    """``(bytes, filename)`` of a document, rendered once per data generation, view and day.
+
+    A book of sheets takes seconds to draw and is asked again as it is (a second download, a
+    colleague's): it is kept like the other answers, under the date it prints.
+    """
+    def rendered():
+        data, filename, _content = build()
+        return data, filename
+
+    return answers.cached(conn, "documents", f"{key}&date={dt.date.today().isoformat()}", rendered)
 
 
 def _lang() -> str:
@@ -68,8 +84,9 @@ def commune_sheet(code: str):
     lang = _lang()
     year = parse_optional_year("year", request.args.get("year"), current_app.config)
     valid_from = request.args.get("valid_from")
+    key = f"sheet={code}&valid_from={valid_from}&year={year}&lang={lang}"
     try:
-        data, filename, _sheet = sheets.commune_pdf(conn, code, valid_from, year, _years(), lang)
+        data, filename = _document(conn, key, lambda: sheets.commune_pdf(conn, code, valid_from, year, _years(), lang))
     except query.NotFound as error:
         state = _fallback_state(conn)
         return render_template("profile.html", profile=None, error=str(error), **_page_common(conn, state)), 404
@@ -82,5 +99,5 @@ def all_sheets():
     conn = connection()
     lang = _lang()
     year = parse_year(request.args.get("year"), current_app.config, default=current_app.config["DEFAULT_YEAR"])
-    data, filename, _sheets = sheets.book_pdf(conn, year, _years(), lang)
+    data, filename = _document(conn, f"sheets&year={year}&lang={lang}", lambda: sheets.book_pdf(conn, year, _years(), lang))
     return _attachment(data, sheets.MIMETYPE, filename)
