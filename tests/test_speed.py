@@ -139,6 +139,8 @@ def test_a_restarted_app_reads_inner_points_from_disk(tmp_path, monkeypatch):
     from mapapp.geo import label_points
     from mapapp.query import anchors as anchors_module
 
+    monkeypatch.setattr(anchors_module, "_ANCHORS", {})  # computed by no earlier app of this process
+    monkeypatch.setattr(label_points, "_MEMORY", {})
     first = make_app(tmp_path)
     with first.app_context():
         version = query.versions(db.connection())[0]
