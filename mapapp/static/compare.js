@@ -2,12 +2,14 @@
  *
  * /compare.json classifies both years together (one legend), in columns; geometry comes
  * from the geometry packs once per boundary version (packs.js), drawn on a canvas for
- * thousands of units (canvas_units.js). Moving or zooming one map moves the other.
+ * thousands of units (canvas_units.js). Both maps show the surroundings (context_layer.js,
+ * after the first paint). Moving or zooming one map moves the other.
  * All state is in the query string (history.replaceState); every data text is escaped.
  * An ES module, loaded by templates/compare.html after Leaflet's classic script.
  */
 import * as packs from "./packs.js";
 import { create as createCanvasUnits } from "./canvas_units.js";
+import { drawContext } from "./context_layer.js";
 import { parseBreaks } from "./breaks.js";
 import { escapeHtml } from "./html.js";
 
@@ -154,10 +156,23 @@ function update() {
         maps.left.invalidateSize(); maps.right.invalidateSize();
         var b = geo[0].bbox;  // [west, south, east, north]
         maps.left.fitBounds([[b[1], b[0]], [b[3], b[2]]], { padding: [8, 8] });
+        loadContext(L.latLngBounds([[b[1], b[0]], [b[3], b[2]]]));
       }
       document.body.setAttribute("data-painted", state.indicator + ":" + state.year + ":" + year2);
     });
   }).catch(function (err) { status.textContent = t.error + ": " + err.message; });
+}
+
+function loadContext(area) {  // once, after the first paint: the same surroundings on both maps
+  fetch(config.api + "/context").then(function (r) { return r.json(); }).then(function (ctx) {
+    var drawn = null;
+    ["left", "right"].forEach(function (side) {
+      drawn = drawContext(maps[side], ctx, { laosLabel: t.laos_label, lang: state.lang });
+    });
+    // A map of the national territory shows the archipelagos: the first view takes them in.
+    if (drawn.islands) maps.left.fitBounds(area.extend(drawn.islands), { padding: [8, 8], animate: false });
+    document.body.setAttribute("data-context", String(drawn.layers));
+  }).catch(function (err) { document.getElementById("status").textContent = t.error + ": " + err.message; });
 }
 
 function sync(from, to) {

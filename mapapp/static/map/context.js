@@ -1,87 +1,12 @@
-/* The map's surroundings, muted under the units: neighbouring districts and provinces (grey
- * names), the national border with "LÀO / LAOS" beyond it, the towns, and on a map of the
- * whole country the Hoàng Sa and Trường Sa archipelagos (points and names).
+/* The map page's surroundings (../context_layer.js draws them).
  *
  * Loaded once, after the first paint (/api/context, cached by its ETag), so it never delays
- * the map. Areas and lines go in a pane below the units; towns and archipelagos above them.
+ * the map. A map of the national territory must show the archipelagos: its first view is
+ * widened to take them in, beside the legend.
  */
-import { escapeHtml } from "../html.js";
+import { drawContext } from "../context_layer.js";
 import { app } from "./state.js";
 import { areaBounds } from "./units_layer.js";
-
-function panes(map) {
-  if (!map.getPane("mapapp-context")) {
-    map.createPane("mapapp-context").style.zIndex = 350;  // below the units (overlay pane: 400)
-    const top = map.createPane("mapapp-context-top");
-    top.style.zIndex = 560;  // above the units, below markers and popups
-    top.style.pointerEvents = "none";
-  }
-}
-
-// Names are plain elements in their pane, neither markers nor tooltips: those are the projects'
-// and the units' (and what the page's tests look for). Hidden while a zoom animates.
-let Label = null;
-
-function label(latlng, text, className) {
-  if (!Label) {
-    Label = L.Layer.extend({
-      initialize: function (where, html, cls) { this._where = L.latLng(where); this._html = html; this._cls = cls; },
-      onAdd: function (map) {
-        this._el = L.DomUtil.create("div", "mapapp-context-label leaflet-zoom-hide " + this._cls, map.getPane("mapapp-context-top"));
-        this._el.innerHTML = this._html;
-        map.on("zoomend viewreset", this._place, this);
-        this._place();
-      },
-      onRemove: function (map) { L.DomUtil.remove(this._el); map.off("zoomend viewreset", this._place, this); },
-      _place: function () { L.DomUtil.setPosition(this._el, this._map.latLngToLayerPoint(this._where)); }
-    });
-  }
-  // "Quần đảo Hoàng Sa (TP. Đà Nẵng)": the parenthesis on a second line keeps the name narrow.
-  const lines = className.indexOf("context-archipelago") >= 0 ? text.split(" (") : [text];
-  const html = lines.map(function (line, i) { return escapeHtml(i ? "(" + line : line); }).join("<br>");
-  return new Label(latlng, "<span>" + html + "</span>", className);
-}
-
-function drawAreas(map, ctx, group) {
-  const muted = { pane: "mapapp-context", interactive: false };
-  ctx.districts.forEach(function (d) {
-    L.geoJSON(d.geometry, Object.assign({ style: { color: "#c4c4c4", weight: 0.8, fillColor: "#f4f4f1", fillOpacity: 1, className: "mapapp-context-district" } }, muted)).addTo(group);
-    if (d.label) group.addLayer(label([d.label[1], d.label[0]], d.name, "context-district-name"));
-  });
-  ctx.provinces.forEach(function (p) {
-    L.geoJSON(p.geometry, Object.assign({ style: { color: "#8c8c8c", weight: 1.6, fill: !ctx.districts.length, fillColor: "#f4f4f1", fillOpacity: 1, className: "mapapp-context-province" } }, muted)).addTo(group);
-  });
-  if (ctx.border && ctx.border.coordinates && ctx.border.coordinates.length) {
-    L.geoJSON(ctx.border, Object.assign({ style: { color: "#5a5a5a", weight: 2.2, dashArray: "7 3 2 3", className: "mapapp-context-border" } }, muted)).addTo(group);
-  }
-  if (ctx.laos_label) group.addLayer(label([ctx.laos_label[1], ctx.laos_label[0]], app.t.laos_label, "context-country"));
-}
-
-function drawPoints(ctx, group) {
-  ctx.towns.forEach(function (town) {
-    L.circleMarker([town.lat, town.lon], { pane: "mapapp-context-top", radius: 3.5, weight: 1.2, color: "#ffffff", fillColor: "#333333", fillOpacity: 1, interactive: false, className: "mapapp-context-town" }).addTo(group);
-    group.addLayer(label([town.lat, town.lon], town.name, "context-town"));
-  });
-  ctx.archipelagos.forEach(function (arch) {
-    arch.islands.forEach(function (island) {
-      L.circleMarker([island.lat, island.lon], { pane: "mapapp-context-top", radius: 2.5, weight: 1, color: "#1f3b57", fillColor: "#1f3b57", fillOpacity: 1, interactive: false, className: "mapapp-context-island" }).addTo(group);
-    });
-    const name = app.state.lang === "en" ? arch.name_en : arch.name_vi;
-    group.addLayer(label([arch.label[1], arch.label[0]], name, "context-archipelago align-" + (arch.align || "center")));
-  });
-}
-
-const NAME_SPAN_DEG = 2.5;  // about how far a name reaches from its label point on a national map
-
-function archipelagoBounds(ctx) {
-  const points = [];
-  ctx.archipelagos.forEach(function (arch) {
-    arch.islands.forEach(function (island) { points.push([island.lat, island.lon]); });
-    const reach = arch.align === "left" ? NAME_SPAN_DEG : arch.align === "right" ? -NAME_SPAN_DEG : 0;
-    points.push([arch.label[1], arch.label[0]], [arch.label[1], arch.label[0] + reach]);
-  });
-  return points.length ? L.latLngBounds(points) : null;
-}
 
 function legendPadding() {  // the legend sits at the bottom right: keep the islands beside it
   const legend = document.querySelector(".mapapp-legend");
@@ -89,17 +14,12 @@ function legendPadding() {  // the legend sits at the bottom right: keep the isl
 }
 
 export function loadContext(map) {  // once, after the first paint; resolves when drawn
-  panes(map);
   return fetch(app.config.api + "/context").then(function (r) { return r.json(); }).then(function (ctx) {
-    const group = L.layerGroup().addTo(map);
-    drawAreas(map, ctx, group);
-    drawPoints(ctx, group);
-    const islands = archipelagoBounds(ctx);
-    // A map of the national territory must show the archipelagos: the first view takes them in, beside the legend.
-    if (islands && !app.state.focus) {
+    const drawn = drawContext(map, ctx, { laosLabel: app.t.laos_label, lang: app.state.lang });
+    if (drawn.islands && !app.state.focus) {
       const all = L.latLngBounds(areaBounds().getSouthWest(), areaBounds().getNorthEast());
-      map.fitBounds(all.extend(islands), { paddingTopLeft: [20, 20], paddingBottomRight: legendPadding(), animate: false });
+      map.fitBounds(all.extend(drawn.islands), { paddingTopLeft: [20, 20], paddingBottomRight: legendPadding(), animate: false });
     }
-    document.body.setAttribute("data-context", String(ctx.districts.length + ctx.provinces.length + ctx.archipelagos.length));
+    document.body.setAttribute("data-context", String(drawn.layers));
   });
 }
