@@ -176,8 +176,28 @@ def test_side_by_side_maps_move_together(session):
     assert centres[0][0] == pytest.approx(centres[1][0], abs=two_pixels)
     assert centres[0][1] == pytest.approx(centres[1][1], abs=two_pixels)
     assert centres[0][:2] != pytest.approx(before, abs=1e-3)  # the drag really moved the maps
+    # both maps show the surroundings: the neighbouring districts, and Laos beyond the border
+    page.wait_for_selector("body[data-context]", state="attached")
+    for side in ("left", "right"):
+        assert page.locator(f"#map-{side} path.mapapp-context-district").count() >= 3
+        assert page.locator(f"#map-{side} .context-country").inner_text() == "LÀO / LAOS"
     page.select_option("#year2", "2025")
     page.wait_for_selector('body[data-painted="poverty_rate:2016:2025"]', state="attached")
     assert page.locator("#map-right path.mapapp-unit").count() == 7
     assert query_of(page.url)["year2"] == "2025"
     session.assert_clean()
+
+
+@pytest.mark.parametrize("path", ["compare?indicator=poverty_rate&year=2016&year2=2024",
+                                  "ranking?indicator=poverty_rate&year=2024&compare=2016", "district",
+                                  "communes/19429?lang=en"])
+def test_planner_pages_fit_a_phone_without_sideways_scrolling(chromium_browser, live_server, path):  # noqa: F811
+    s = MapSession(chromium_browser, live_server.url, viewport={"width": 390, "height": 844})
+    try:
+        page = s.open(path)
+        page.wait_for_load_state("load")
+        widths = page.evaluate("() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+        assert widths[0] <= widths[1], widths  # wide tables scroll in their own box
+        s.assert_clean()
+    finally:
+        s.close()
