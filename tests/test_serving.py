@@ -86,7 +86,7 @@ def test_waitress_serves_the_app_with_threads_and_export_workers(network_env, tm
     log = open(tmp_path / "server.log", "wb")
     proc = subprocess.Popen([str(WAITRESS), "--host", "127.0.0.1", "--port", str(port), "--threads", "6",
                              "--ident", "mapapp", "mapapp.wsgi:app"], env=network_env, cwd=REPO_ROOT,
-                            stdout=log, stderr=subprocess.STDOUT)
+                            stdout=log, stderr=subprocess.STDOUT, preexec_fn=interruptible)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.time() + 300
@@ -189,6 +189,15 @@ def test_export_offload_answers_like_the_app_and_keeps_sessions(tmp_path):
     assert offload.build(dict(config, SEED_ON_START=False), export_processes=0).__class__.__name__ == "Flask"
 
 
+def interruptible() -> None:
+    """In the server's child process: Ctrl-C stops it, as in a terminal.
+
+    A suite started in the background (``bin/test &``) runs with SIGINT ignored, and a child
+    inherits that: the tests' SIGINT would then never reach the server.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 SERVER_SCRIPT = """
 import sys, time
 from mapapp import offload
@@ -230,7 +239,7 @@ def test_export_workers_exit_with_their_server_however_it_stops(tmp_path, how):
     url = f"sqlite:///{tmp_path}/mapapp.sqlite"
     proc = subprocess.Popen([sys.executable, "-c", SERVER_SCRIPT, url, str(SHARED_DIR), str(tmp_path / "cache")],
                             cwd=REPO_ROOT, env=dict(os.environ, PYTHONPATH=str(REPO_ROOT)), stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+                            stderr=subprocess.STDOUT, text=True, preexec_fn=interruptible)
     try:
         seen = []  # the seed reports its stages first; a dead server ends the output
         while (line := proc.stdout.readline()) and line.strip() != "ready":
