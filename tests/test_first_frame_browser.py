@@ -103,13 +103,13 @@ def test_nothing_is_lost_behind_the_first_frame(chromium_browser, live_server, t
         with urlopen(live_server.url + "/" + query) as response:  # the document the browser gets
             assert 'id="map-frame"' in response.read().decode()
         page = session.open(query, painted="poverty_rate:2023")
-        page.wait_for_function("Number(document.body.dataset.labels) >= 10")
+        page.wait_for_function("() => Number(document.body.dataset.labels) >= 10")
         page.wait_for_selector("body[data-context]", state="attached")
         assert int(page.get_attribute("body", "data-context")) > 0
         page.wait_for_selector('body[data-circles="numerator"]', state="attached")
         assert page.locator("path.mapapp-circle").count() > 10
         page.wait_for_selector(".leaflet-marker-icon", state="attached")  # the year's projects (clustered or not)
-        page.wait_for_function("document.querySelectorAll('#ranking-panel-table tbody tr').length === 21")
+        page.wait_for_function("() => document.querySelectorAll('#ranking-panel-table tbody tr').length === 21")
         page.screenshot(path=str(tmp_path / "everything.png"))
         session.assert_clean()
     finally:

@@ -59,7 +59,7 @@ def test_second_visit_paints_from_the_document_alone(chromium_browser, counted):
     try:
         page.goto(server.url + "/?year=2019")
         page.wait_for_selector('body[data-painted="poverty_rate:2019"]', state="attached")
-        page.wait_for_function("document.querySelectorAll('#ranking-panel-table tbody tr').length > 0")
+        page.wait_for_function("() => document.querySelectorAll('#ranking-panel-table tbody tr').length > 0")
         first = [p for p in counter.paths if p != "/favicon.ico"]
         # the first view's values and geometry were in the page (other years may be prefetching already)
         assert not any(p.startswith(("/api/values?indicator=poverty_rate&year=2019&", "/api/geometry")) for p in first), first
@@ -71,7 +71,7 @@ def test_second_visit_paints_from_the_document_alone(chromium_browser, counted):
         # Everything but the page itself came from the cache; the panel's data follows the paint.
         assert at_paint[0] == "/?year=2019"
         assert [p for p in at_paint[1:] if not p.startswith(("/ranking.json", "/api/projects"))] == [], at_paint
-        page.wait_for_function("document.querySelectorAll('#ranking-panel-table tbody tr').length > 0")
+        page.wait_for_function("() => document.querySelectorAll('#ranking-panel-table tbody tr').length > 0")
         assert page.locator("path.mapapp-unit").count() == 22  # the 22 units of 2019
         # once painted, the page fetches the indicator's other years, one after another...
         page.wait_for_function(PREFETCHED_JS)
