@@ -55,9 +55,6 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.from_mapping({"PREWARM": False, **test_config})
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.setdefault("CACHE_DIR", os.path.join(app.instance_path, "cache"))
-    from mapapp.query import anchors
-
-    anchors.keep_on_disk(app.config["CACHE_DIR"])
     from mapapp.store.db import close_connection, default_database_url
 
     _configure_atlas(app)

@@ -2,8 +2,8 @@
 
 Inner points (:func:`mapapp.geo.inner_points.inner_point`, the pole of inaccessibility)
 are the label points' (:mod:`mapapp.geo.label_points`): computed from a version's stored
-geometry once per boundary checksum, kept on disk beside the geometry packs (see
-:func:`keep_on_disk`) and in memory. A checksum names one geometry forever, so they never go
+geometry once per boundary checksum, kept on disk beside the geometry packs (the app's
+``CACHE_DIR``) and in memory. A checksum names one geometry forever, so they never go
 stale, and a restarted app reads them instead of computing them again (seconds for a country,
 in a thread that would slow its first answers).
 """
@@ -15,6 +15,7 @@ import threading
 from pathlib import Path
 
 import sqlalchemy as sa
+from flask import current_app, has_app_context
 
 from mapapp.geo import label_points
 from mapapp.store import db
@@ -22,12 +23,12 @@ from mapapp.store import db
 _ANCHORS: dict[str, dict] = {}
 _LOCK = threading.Lock()
 _MAX_VERSIONS = 16
-_DISK: dict[str, Path | None] = {"folder": None}
 
 
-def keep_on_disk(cache_dir: str | Path | None) -> None:
-    """Keep the anchors between restarts in ``cache_dir`` (the app's derived-geometry cache)."""
-    _DISK["folder"] = Path(cache_dir) if cache_dir else None
+def _cache_dir() -> Path | None:
+    """The app's derived-geometry cache folder (None outside an app: memory only)."""
+    folder = current_app.config.get("CACHE_DIR") if has_app_context() else None
+    return Path(folder) if folder else None
 
 
 def anchors(conn: sa.Connection, version_id: str, checksum: str) -> dict[tuple[str, str], tuple[float, float]]:
@@ -55,7 +56,7 @@ def _compute(conn: sa.Connection, version_id: str, checksum: str) -> dict:
                             .where(db.boundary_versions.c.id == version_id)).scalar()
         return text or '{"features": []}'
 
-    body = label_points.points_body(version_id, checksum, units_text, _DISK["folder"])
+    body = label_points.points_body(version_id, checksum, units_text, _cache_dir())
     cols = json.loads(gzip.decompress(body))
     return {(code, valid_from or ""): (lon, lat)
             for code, valid_from, lon, lat in zip(cols["code"], cols["valid_from"], cols["lon"], cols["lat"])
