@@ -185,7 +185,7 @@ def test_map_script_is_served_by_a_worker_that_never_rendered_the_page(app, tmp_
     import sys
 
     page = app.test_client().get("/").get_data(as_text=True)
-    src = re.search(r'src="(/map-script/[0-9a-f]+\.js)"', page).group(1)
+    src = re.search(r'"(/map-script/[0-9a-f]+\.js)"', page).group(1)  # in the page config (liveAssets)
     # Another worker process (as under a multi-process WSGI server) sharing the same database.
     code = (
         "import sys; sys.path[:0] = ['tests', '.']\n"

@@ -60,8 +60,11 @@ def test_the_first_frame_needs_no_other_request(client):
     assert scripts and all('type="module"' in tag for tag in scripts), scripts  # deferred: they never hold it back
     assert '<link rel="stylesheet"' not in head
     assert ".map-frame" in head  # the page's stylesheet is in the page
-    frame_at, leaflet_at = body.index('id="map-frame"'), body.index("/leaflet/leaflet.js")
-    assert frame_at < leaflet_at and body.index("/leaflet/leaflet.css") > frame_at
+    # Nor in the body: Leaflet and the map's start-up script are named in the config, loaded after the frame.
+    assert not re.findall(r"<script[^>]*\bsrc=|<link[^>]*stylesheet|<link[^>]*preload", body)
+    live = json.loads(re.search(r'id="mapapp-config">(.*?)</script>', body, re.S).group(1))["liveAssets"]
+    assert live["css"] == ["/vendor/leaflet/leaflet.css"]
+    assert live["js"][0] == "/vendor/leaflet/leaflet.js" and re.fullmatch(r"/map-script/[0-9a-f]{16}\.js", live["js"][1])
     assert "<title>Poverty rate" in head and "Source:" in body  # title and footer as the script writes them
 
 

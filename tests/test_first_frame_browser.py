@@ -24,6 +24,8 @@ def _frame_alone(browser, base_url: str, viewport: dict) -> tuple[list[float], i
         page.wait_for_selector("#map-frame path.outline", state="visible")
         page.wait_for_timeout(300)  # nothing will replace it: no script runs without Leaflet
         assert page.locator("body[data-painted]").count() == 0
+        page.wait_for_function("() => document.getElementById('status').textContent.includes('(leaflet.js)')")
+        assert "Không tải được bản đồ tương tác" in page.locator("#status").inner_text()  # and says so
         return page.evaluate(BOX_JS, "#map-frame path.outline"), page.locator("#map-frame path").count()
     finally:
         session.close()

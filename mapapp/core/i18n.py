@@ -79,6 +79,9 @@ STRINGS: dict[str, dict[str, str]] = {
     "units_count": {"vi": "{n} đơn vị hành chính", "en": "{n} administrative units"},
     "loading": {"vi": "Đang tải…", "en": "Loading…"},
     "error": {"vi": "Lỗi", "en": "Error"},
+    "live_map_failed": {"vi": "Không tải được bản đồ tương tác ({file}); hình bản đồ ở trên vẫn đúng. Tải lại trang.",
+                        "en": "The interactive map did not load ({file}); the picture of the map above is still right. "
+                              "Reload the page."},
     "import_data": {"vi": "Nhập dữ liệu", "en": "Import data"},
     "export_map": {"vi": "Xuất bản đồ", "en": "Export map"},
     "export_help": {"vi": "Tải ảnh bản đồ đang xem để in hoặc dán vào báo cáo (A4, 300 dpi)",

@@ -47,10 +47,10 @@ class AppBootstrap(JSCSSMixin, MacroElement):
 @lru_cache(maxsize=8)
 def render_parts(bounds: tuple, static_prefix: str, vendor_prefix: str, version: str,
                  module_url: str = "") -> dict[str, str]:
-    """Render the folium map once; return its ``header``, ``html``, ``scripts`` and ``script`` parts.
+    """Render the folium map once; return its ``header``, ``html``, ``leaflet_css``, ``leaflet_js`` and ``script``.
 
-    ``scripts`` is Leaflet's stylesheet and script tags, for the end of the body; ``script`` is the map's start-up
-    script, served as a file.
+    ``leaflet_css`` and ``leaflet_js`` are the URLs of Leaflet's stylesheet and script, which the page script
+    loads after the first frame; ``script`` is the map's start-up script, served as a file.
 
     Parameters
     ----------
@@ -79,14 +79,15 @@ def render_parts(bounds: tuple, static_prefix: str, vendor_prefix: str, version:
     # folium's inline header script only restates Leaflet's defaults; dropping it, and
     # serving the map script as a file, lets the page run under a script-src 'self' policy.
     header = _INLINE_SCRIPT.sub("", figure.header.render())
-    # Leaflet goes to the end of the body: a script or stylesheet in the head would hold back
-    # the first frame (present/first_frame.py) until it has arrived.
-    scripts = "".join(_LEAFLET_CSS.findall(header) + _LEAFLET_SCRIPT.findall(header))
+    # Leaflet is not in the page's markup: a script or stylesheet in it, even at the end of the body,
+    # holds back the first frame (present/first_frame.py) until it has arrived and run.
+    leaflet_css, leaflet_js = _LEAFLET_CSS.search(header).group(1), _LEAFLET_SCRIPT.search(header).group(1)
     header = _LEAFLET_SCRIPT.sub("", _LEAFLET_CSS.sub("", header))
     # folium forbids zooming the page (maximum-scale=1, user-scalable=no): readers with low vision need it.
     header = _VIEWPORT.sub('<meta name="viewport" content="width=device-width, initial-scale=1">', header)
     script = figure.script.render()
-    return {"header": header, "html": figure.html.render(), "script": script, "scripts": scripts,
+    return {"header": header, "html": figure.html.render(), "script": script,
+            "leaflet_css": leaflet_css, "leaflet_js": leaflet_js,
             "digest": hashlib.sha256(script.encode()).hexdigest()[:16]}
 
 
@@ -98,6 +99,6 @@ def lazy_assets(vendor_prefix: str) -> dict[str, list[str]]:
 
 
 _INLINE_SCRIPT = re.compile(r"<script>.*?</script>", re.S)
-_LEAFLET_SCRIPT = re.compile(r'<script src="[^"]*/leaflet\.js"></script>\s*')
-_LEAFLET_CSS = re.compile(r'<link rel="stylesheet" href="[^"]*/leaflet\.css"/>\s*')
+_LEAFLET_SCRIPT = re.compile(r'<script src="([^"]*/leaflet\.js)"></script>\s*')
+_LEAFLET_CSS = re.compile(r'<link rel="stylesheet" href="([^"]*/leaflet\.css)"/>\s*')
 _VIEWPORT = re.compile(r'<meta name="viewport"[^>]*>', re.S)

@@ -91,171 +91,177 @@ function styleKey(s) {
   return [s.fillColor, s.fillOpacity, s.color, s.weight, s.dashArray || ""].join("|");
 }
 
-var Layer = L.Canvas.extend({
-  initialize: function (pack, handlers) {
-    L.Canvas.prototype.initialize.call(this, { padding: 0.3 });
-    this._handlers = handlers;
-    this._groups = [];
-    this._hovered = -1;
-    this._afterDraw = [];
-    this.setGeometry(pack);
-  },
+// Defined on first use: the page's modules run before Leaflet is loaded (map/live_assets.js).
+var Layer = null;
 
-  setGeometry: function (pack) {
-    this._pack = pack;
-    this._paths = pack.geometry.map(pathData);
-    this._outlinePath = new Path2D(pathData(pack.outline));
-    this._gridToPixels = gridToPixels(pack);
-    this._hit = null;  // built on the first hover, click or focus: not needed to paint
-    if (this._styleOf) this.setStyles(this._styleOf);
-  },
+function defineLayer() {
+  return L.Canvas.extend({
+    initialize: function (pack, handlers) {
+      L.Canvas.prototype.initialize.call(this, { padding: 0.3 });
+      this._handlers = handlers;
+      this._groups = [];
+      this._hovered = -1;
+      this._afterDraw = [];
+      this.setGeometry(pack);
+    },
 
-  _hitTest: function () {  // zoom-0 pixel rings, boxes and a grid index of the units
-    if (!this._hit) {
-      var units = ringsOf(this._pack, this._pack.geometry);
-      this._hit = { units: units, lookup: gridIndex(units) };
-    }
-    return this._hit;
-  },
+    setGeometry: function (pack) {
+      this._pack = pack;
+      this._paths = pack.geometry.map(pathData);
+      this._outlinePath = new Path2D(pathData(pack.outline));
+      this._gridToPixels = gridToPixels(pack);
+      this._hit = null;  // built on the first hover, click or focus: not needed to paint
+      if (this._styleOf) this.setStyles(this._styleOf);
+    },
 
-  setStyles: function (styleOf) {  // group the units by style: one path per group and frame
-    this._styleOf = styleOf;
-    var groups = {}, byObject = new Map(), order = [], last = [];
-    for (var i = 0; i < this._paths.length; i++) {
-      var style = styleOf(i), group = byObject.get(style);  // units often share one style object
-      if (!group) {
-        var key = styleKey(style);
-        group = groups[key];
-        if (!group) { group = groups[key] = { style: style, units: [] }; (style.front ? last : order).push(group); }
-        byObject.set(style, group);
+    _hitTest: function () {  // zoom-0 pixel rings, boxes and a grid index of the units
+      if (!this._hit) {
+        var units = ringsOf(this._pack, this._pack.geometry);
+        this._hit = { units: units, lookup: gridIndex(units) };
       }
-      group.units.push(i);
-    }
-    var paths = this._paths;
-    this._groups = order.concat(last);  // outlined units (threshold, focus) drawn last, on top
-    this._groups.forEach(function (group) {
-      group.path = new Path2D(group.units.map(function (i) { return paths[i]; }).join(""));
-    });
-    this._requestRedraw(null);
-  },
+      return this._hit;
+    },
 
-  countInView: function (limit) {  // how many units the view shows, counted up to limit
-    var map = this._map, scale = Math.pow(2, map.getZoom()), b = map.getPixelBounds(), units = this._hitTest().units;
-    var x0 = b.min.x / scale, y0 = b.min.y / scale, x1 = b.max.x / scale, y1 = b.max.y / scale, count = 0;
-    for (var i = 0; i < units.length && count < limit; i++) {
-      var box = units[i].box;
-      if (box[0] <= x1 && box[2] >= x0 && box[1] <= y1 && box[3] >= y0) count += 1;
-    }
-    return count;
-  },
+    setStyles: function (styleOf) {  // group the units by style: one path per group and frame
+      this._styleOf = styleOf;
+      var groups = {}, byObject = new Map(), order = [], last = [];
+      for (var i = 0; i < this._paths.length; i++) {
+        var style = styleOf(i), group = byObject.get(style);  // units often share one style object
+        if (!group) {
+          var key = styleKey(style);
+          group = groups[key];
+          if (!group) { group = groups[key] = { style: style, units: [] }; (style.front ? last : order).push(group); }
+          byObject.set(style, group);
+        }
+        group.units.push(i);
+      }
+      var paths = this._paths;
+      this._groups = order.concat(last);  // outlined units (threshold, focus) drawn last, on top
+      this._groups.forEach(function (group) {
+        group.path = new Path2D(group.units.map(function (i) { return paths[i]; }).join(""));
+      });
+      this._requestRedraw(null);
+    },
 
-  boundsOf: function (i) {
-    var b = this._hitTest().units[i].box;
-    return L.latLngBounds(this._map.unproject([b[0], b[3]], 0), this._map.unproject([b[2], b[1]], 0));
-  },
+    countInView: function (limit) {  // how many units the view shows, counted up to limit
+      var map = this._map, scale = Math.pow(2, map.getZoom()), b = map.getPixelBounds(), units = this._hitTest().units;
+      var x0 = b.min.x / scale, y0 = b.min.y / scale, x1 = b.max.x / scale, y1 = b.max.y / scale, count = 0;
+      for (var i = 0; i < units.length && count < limit; i++) {
+        var box = units[i].box;
+        if (box[0] <= x1 && box[2] >= x0 && box[1] <= y1 && box[3] >= y0) count += 1;
+      }
+      return count;
+    },
 
-  // Leaflet asks for a redraw on every move, zoom and resize: draw once per frame at most.
-  _updatePaths: function () { this._requestRedraw(); },
+    boundsOf: function (i) {
+      var b = this._hitTest().units[i].box;
+      return L.latLngBounds(this._map.unproject([b[0], b[3]], 0), this._map.unproject([b[2], b[1]], 0));
+    },
 
-  _requestRedraw: function () {
-    if (this._map && !this._redrawRequest) this._redrawRequest = L.Util.requestAnimFrame(this._redraw, this);
-  },
+    // Leaflet asks for a redraw on every move, zoom and resize: draw once per frame at most.
+    _updatePaths: function () { this._requestRedraw(); },
 
-  _redraw: function () {
-    this._redrawRequest = null;
-    if (!this._map || !this._ctx || !this._bounds) return;
-    var ctx = this._ctx, b = this._bounds, size = b.getSize();
-    ctx.clearRect(b.min.x, b.min.y, size.x, size.y);
-    this._draw();
-    var waiting = this._afterDraw;
-    this._afterDraw = [];
-    waiting.forEach(function (fn) { fn(); });
-  },
+    _requestRedraw: function () {
+      if (this._map && !this._redrawRequest) this._redrawRequest = L.Util.requestAnimFrame(this._redraw, this);
+    },
 
-  whenDrawn: function (fn) {  // call fn once the next frame is on the canvas
-    this._afterDraw.push(fn);
-    this._requestRedraw();
-  },
+    _redraw: function () {
+      this._redrawRequest = null;
+      if (!this._map || !this._ctx || !this._bounds) return;
+      var ctx = this._ctx, b = this._bounds, size = b.getSize();
+      ctx.clearRect(b.min.x, b.min.y, size.x, size.y);
+      this._draw();
+      var waiting = this._afterDraw;
+      this._afterDraw = [];
+      waiting.forEach(function (fn) { fn(); });
+    },
 
-  _draw: function () {
-    if (!this._paths || !this._bounds) return;
-    var ctx = this._ctx, map = this._map, scale = Math.pow(2, map.getZoom()), origin = map.getPixelOrigin();
-    var g = this._gridToPixels;
-    ctx.save();
-    ctx.translate(-origin.x, -origin.y);
-    ctx.scale(scale, scale);
-    ctx.transform(g[0], 0, 0, -g[0], g[1], g[2]);
-    scale *= g[0];  // screen pixels per grid unit: line widths and dashes are divided by it
-    // Zoomed out, thousands of white boundaries would wash the colours out: thinner, fainter lines.
-    var thin = Math.min(1, Math.max(0.15, (map.getZoom() - 4) / 6));
-    this._groups.forEach(function (group) {
-      var s = group.style;
-      ctx.globalAlpha = s.fillOpacity;
-      ctx.fillStyle = s.fillColor;
-      ctx.fill(group.path, "evenodd");
+    whenDrawn: function (fn) {  // call fn once the next frame is on the canvas
+      this._afterDraw.push(fn);
+      this._requestRedraw();
+    },
+
+    _draw: function () {
+      if (!this._paths || !this._bounds) return;
+      var ctx = this._ctx, map = this._map, scale = Math.pow(2, map.getZoom()), origin = map.getPixelOrigin();
+      var g = this._gridToPixels;
+      ctx.save();
+      ctx.translate(-origin.x, -origin.y);
+      ctx.scale(scale, scale);
+      ctx.transform(g[0], 0, 0, -g[0], g[1], g[2]);
+      scale *= g[0];  // screen pixels per grid unit: line widths and dashes are divided by it
+      // Zoomed out, thousands of white boundaries would wash the colours out: thinner, fainter lines.
+      var thin = Math.min(1, Math.max(0.15, (map.getZoom() - 4) / 6));
+      this._groups.forEach(function (group) {
+        var s = group.style;
+        ctx.globalAlpha = s.fillOpacity;
+        ctx.fillStyle = s.fillColor;
+        ctx.fill(group.path, "evenodd");
+        ctx.globalAlpha = 1;
+        ctx.lineWidth = (s.front ? s.weight : s.weight * Math.max(thin, 0.3)) / scale;
+        ctx.globalAlpha = s.front ? 1 : Math.min(1, thin * 1.5);
+        ctx.strokeStyle = s.color;
+        ctx.setLineDash(s.dashArray ? String(s.dashArray).split(/[ ,]+/).map(function (v) { return Number(v) / scale; }) : []);
+        ctx.lineJoin = "round";
+        ctx.stroke(group.path);
+      });
+      this._drawOutline(ctx, scale);
+      ctx.restore();
+    },
+
+    _drawOutline: function (ctx, scale) {  // the area's outline, over the units
+      ctx.setLineDash([]);
       ctx.globalAlpha = 1;
-      ctx.lineWidth = (s.front ? s.weight : s.weight * Math.max(thin, 0.3)) / scale;
-      ctx.globalAlpha = s.front ? 1 : Math.min(1, thin * 1.5);
-      ctx.strokeStyle = s.color;
-      ctx.setLineDash(s.dashArray ? String(s.dashArray).split(/[ ,]+/).map(function (v) { return Number(v) / scale; }) : []);
-      ctx.lineJoin = "round";
-      ctx.stroke(group.path);
-    });
-    this._drawOutline(ctx, scale);
-    ctx.restore();
-  },
+      ctx.lineWidth = OUTLINE_WIDTH / scale;
+      ctx.strokeStyle = OUTLINE_COLOUR;
+      ctx.stroke(this._outlinePath);
+    },
 
-  _drawOutline: function (ctx, scale) {  // the area's outline, over the units
-    ctx.setLineDash([]);
-    ctx.globalAlpha = 1;
-    ctx.lineWidth = OUTLINE_WIDTH / scale;
-    ctx.strokeStyle = OUTLINE_COLOUR;
-    ctx.stroke(this._outlinePath);
-  },
+    bounds: function () {  // the whole area: the pack's [west, south, east, north]
+      var b = this._pack.bbox;
+      return L.latLngBounds([b[1], b[0]], [b[3], b[2]]);
+    },
 
-  bounds: function () {  // the whole area: the pack's [west, south, east, north]
-    var b = this._pack.bbox;
-    return L.latLngBounds([b[1], b[0]], [b[3], b[2]]);
-  },
+    _unitAt: function (e) {
+      return this.indexAt(this._map.mouseEventToLayerPoint(e));
+    },
 
-  _unitAt: function (e) {
-    return this.indexAt(this._map.mouseEventToLayerPoint(e));
-  },
+    indexAt: function (layerPoint) {  // the unit under a layer point, or -1
+      var map = this._map, scale = Math.pow(2, map.getZoom()), origin = map.getPixelOrigin();
+      var x = (layerPoint.x + origin.x) / scale, y = (layerPoint.y + origin.y) / scale;
+      var hit = this._hitTest(), candidates = hit.lookup(x, y), units = hit.units;
+      for (var c = candidates.length - 1; c >= 0; c--) {
+        if (inside(units[candidates[c]], x, y)) return candidates[c];
+      }
+      return -1;
+    },
 
-  indexAt: function (layerPoint) {  // the unit under a layer point, or -1
-    var map = this._map, scale = Math.pow(2, map.getZoom()), origin = map.getPixelOrigin();
-    var x = (layerPoint.x + origin.x) / scale, y = (layerPoint.y + origin.y) / scale;
-    var hit = this._hitTest(), candidates = hit.lookup(x, y), units = hit.units;
-    for (var c = candidates.length - 1; c >= 0; c--) {
-      if (inside(units[candidates[c]], x, y)) return candidates[c];
+    _onMouseMove: function (e) {
+      if (!this._map || this._map.dragging.moving() || this._map._animatingZoom) return;
+      var i = this._unitAt(e);
+      L.DomUtil[i >= 0 ? "addClass" : "removeClass"](this._container, "leaflet-interactive");
+      this._hovered = i;
+      this._handlers.hover(i, this._map.mouseEventToLatLng(e));
+    },
+
+    _handleMouseOut: function () {
+      this._hovered = -1;
+      this._handlers.hover(-1, null);
+    },
+
+    _onClick: function (e) {
+      if (e.type !== "click" || (this._map.dragging && this._map.dragging.moved && this._map.dragging.moved())) return;
+      var i = this._unitAt(e);
+      if (i >= 0) {
+        L.DomEvent.stopPropagation(e);
+        this._handlers.click(i, this._map.mouseEventToLatLng(e));
+      }
     }
-    return -1;
-  },
-
-  _onMouseMove: function (e) {
-    if (!this._map || this._map.dragging.moving() || this._map._animatingZoom) return;
-    var i = this._unitAt(e);
-    L.DomUtil[i >= 0 ? "addClass" : "removeClass"](this._container, "leaflet-interactive");
-    this._hovered = i;
-    this._handlers.hover(i, this._map.mouseEventToLatLng(e));
-  },
-
-  _handleMouseOut: function () {
-    this._hovered = -1;
-    this._handlers.hover(-1, null);
-  },
-
-  _onClick: function (e) {
-    if (e.type !== "click" || (this._map.dragging && this._map.dragging.moved && this._map.dragging.moved())) return;
-    var i = this._unitAt(e);
-    if (i >= 0) {
-      L.DomEvent.stopPropagation(e);
-      this._handlers.click(i, this._map.mouseEventToLatLng(e));
-    }
-  }
-});
+  });
+}
 
 export function create(map, pack, handlers) {
+  Layer = Layer || defineLayer();
   const layer = new Layer(pack, handlers);
   map.addLayer(layer);
   return layer;

@@ -79,6 +79,9 @@ def _render_index(conn, assets_missing: list[str]) -> str:
     lang = state.lang
     config = page_config(conn, catalogue, state)
     parts = _map_parts()
+    # Loaded by the page script once the first frame is on screen (static/map/live_assets.js).
+    config["liveAssets"] = {"css": [parts["leaflet_css"]],
+                            "js": [parts["leaflet_js"], url_for("views.map_script", digest=parts["digest"])]}
     version = config["versions"][str(state.geography_year)]
     first = _first_view(conn, state, version)
     preload = [] if first["geometry_json"] else [

@@ -13,10 +13,10 @@
  * ../canvas_units.js and ../html.js are shared with the side-by-side page.
  *
  * Hand-over from folium: this module is loaded by a <script type="module"> in the page
- * head (mapapp/mapview.py), so it runs once the document is parsed, after the folium
- * start-up script at the end of the body (a classic script, /map-script/<digest>.js)
- * has built the Leaflet map. That script stores the map in window.mapappLeafletMap and
- * dispatches "mapapp:map" on document; we start on whichever comes first to us.
+ * head (mapapp/mapview.py), so it runs once the document is parsed. Leaflet and the folium
+ * start-up script (/map-script/<digest>.js) are not in the page's markup: live_assets.js
+ * adds them (config.liveAssets) once the server-drawn first frame is on screen. That script stores the map in
+ * window.mapappLeafletMap and dispatches "mapapp:map" on document, and we start with it.
  *
  * Caching: the page loads this entry from /static-v/<digest of the static folder>/, where
  * every file is immutable (mapapp/web/versioned.py); relative imports resolve under the same
@@ -31,6 +31,7 @@ import { geometryRequests } from "./data.js";
 import { setFocus } from "./focus.js";
 import { addLabelLayer } from "./labels.js";
 import { addLegend } from "./legend.js";
+import { loadLiveMap } from "./live_assets.js";
 import { bindPhonePanel } from "./phone.js";
 import { addProjectLayer } from "./projects.js";
 import { bindSearch } from "./search.js";
@@ -39,8 +40,8 @@ import { codeAt, unitBox } from "./unit_focus.js";
 import { onSelect, showLevelForZoom } from "./units_layer.js";
 import { update } from "./update.js";
 
-function start(map) {
-  init(JSON.parse(document.getElementById("mapapp-config").textContent), map);
+function start(config, map) {
+  init(config, map);
   map.setMinZoom(app.config.minZoom);
   map.setMaxZoom(16);  // no tile layer to set it, and marker clustering needs it
   addLegend(map);
@@ -75,8 +76,9 @@ function framePainted() {
   });
 }
 
-if (window.mapappLeafletMap) {
-  start(window.mapappLeafletMap);
-} else {
-  document.addEventListener("mapapp:map", function () { start(window.mapappLeafletMap); }, { once: true });
-}
+const config = JSON.parse(document.getElementById("mapapp-config").textContent);
+loadLiveMap(config.liveAssets).then(function (map) { start(config, map); }).catch(function (err) {
+  // Leaflet did not load: say so under the first frame, which stays.
+  const file = err.message.split("?")[0].split("/").pop();
+  document.getElementById("status").textContent = config.strings.live_map_failed.replace("{file}", file);
+});

@@ -5,6 +5,7 @@
  * page starts with is swapped for a cluster group then.
  */
 import { escapeHtml, safeUrl } from "../html.js";
+import { addScript, addStylesheet } from "./live_assets.js";
 import { app } from "./state.js";
 
 let projectLayer = null;
@@ -13,19 +14,9 @@ let clusterPlugin = null;  // Promise: the plugin loaded (or failed: the markers
 function loadClusterPlugin() {
   if (clusterPlugin) return clusterPlugin;
   const assets = app.config.lazyAssets || { js: [], css: [] };
-  assets.css.forEach(function (href) {
-    const link = document.createElement("link");
-    link.rel = "stylesheet";
-    link.href = href;
-    document.head.appendChild(link);
-  });
+  assets.css.forEach(addStylesheet);
   clusterPlugin = Promise.all(assets.js.map(function (src) {
-    return new Promise(function (resolve) {
-      const script = document.createElement("script");
-      script.src = src;
-      script.onload = script.onerror = resolve;
-      document.head.appendChild(script);
-    });
+    return addScript(src).catch(function () { /* unclustered markers */ });
   })).then(function () {
     if (!L.markerClusterGroup) return;
     const clustered = L.markerClusterGroup({ showCoverageOnHover: false });
