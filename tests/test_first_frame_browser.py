@@ -116,3 +116,29 @@ def test_nothing_is_lost_behind_the_first_frame(chromium_browser, live_server, t
         session.assert_clean()
     finally:
         session.close()
+
+
+# Seen at each animation frame from the document's start: the first frame with the map in it, and
+# whether Leaflet had run by then (window.L) or its script was anywhere in the document.
+FIRST_FRAME_WATCH = """(() => {
+  const seen = window.__firstFrame = { leafletRan: null, leafletTag: null };
+  const tick = () => {
+    if (document.getElementById('map-frame') && seen.leafletRan === null) {
+      seen.leafletRan = typeof window.L !== 'undefined';
+      seen.leafletTag = !!document.querySelector('script[src*="leaflet"], link[href*="leaflet"]');
+    } else requestAnimationFrame(tick);
+  };
+  requestAnimationFrame(tick);
+})();"""
+
+
+def test_the_first_frame_is_on_screen_before_leaflet_is_asked_for(chromium_browser, live_server):  # noqa: F811
+    session = MapSession(chromium_browser, live_server.url, viewport=VIEWPORTS["desktop"])
+    try:
+        session.context.add_init_script(FIRST_FRAME_WATCH)
+        page = session.open("?indicator=poverty_rate&year=2021", painted="poverty_rate:2021")
+        assert page.evaluate("window.__firstFrame") == {"leafletRan": False, "leafletTag": False}
+        assert page.evaluate("typeof window.L") == "object"  # and the live map came after it
+        session.assert_clean()
+    finally:
+        session.close()
