@@ -65,6 +65,7 @@ and attempted requests are counted from the request events. KB = 1024 bytes.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import gzip
 import http.client
@@ -1100,6 +1101,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--sizes", default="22,637,11163", help="comma-separated, of 22,637,11163")
     parser.add_argument("--links", default="local,slow", help="comma-separated, of local,slow")
     parser.add_argument("--quick", action="store_true", help="fewer repetitions")
+    parser.add_argument("--loads", type=int, metavar="N",
+                        help="cold page loads per link and page (default 5, 2 with --quick): first paint on a shared "
+                             "2-core machine spreads by ±50 ms, more loads give a steadier median")
     parser.add_argument("--write-results", action="store_true", help="write the results into bench/RESULTS.md")
     parser.add_argument("--serve-naive", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
@@ -1119,6 +1123,8 @@ def main(argv=None) -> int:
     from playwright.sync_api import sync_playwright
 
     reps = Repeats(3, 2, 3, 1) if args.quick else Repeats(10, 5, 6, 3)
+    if args.loads:
+        reps = dataclasses.replace(reps, loads=args.loads)
     started, load_start, repo_start = time.perf_counter(), load_average(), repo_state()
     command = "bench/bench_scale.py " + " ".join((argv if argv is not None else sys.argv[1:]))
     tmp = Path(tempfile.mkdtemp(prefix="bench_scale_", dir="/tmp"))
