@@ -373,3 +373,13 @@ def test_the_bundle_never_reads_outside_the_static_folder(tmp_path):
     assert bundle(str(static), "t4", "../secret.js") is None
     _modules(static, {"map/b.js": 'import { key } from "../../secret.js";\nexport const twice = key;\n'})
     assert bundle(str(static), "t5", "map/main.js") is None
+
+
+def test_a_started_app_has_its_default_page_ready_before_anyone_asks(tmp_path):
+    app = make_app(tmp_path, PREWARM=True)  # as a server starts: precompute, then prewarm in the background
+    app.extensions["mapapp_prewarm"].join(timeout=120)
+    pages = app.extensions["mapapp_answers"]["map-page"].keys()
+    assert [key[3] for key in pages] == [""]  # "/": the page a leader opens, rendered once, kept
+    response = app.test_client().get("/")
+    assert response.status_code == 200 and 'id="map-frame"' in response.get_data(as_text=True)
+    assert app.extensions["mapapp_answers"]["map-page"].keys() == pages  # answered from what was kept

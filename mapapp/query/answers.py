@@ -37,6 +37,11 @@ class AnswerCache:
         self._total = 0
         self._lock = threading.Lock()
 
+    def keys(self) -> list:
+        """The keys held, least recently used first."""
+        with self._lock:
+            return list(self._items)
+
     def get_or_compute(self, key, compute: Callable):
         """The answer under ``key``, computed (outside the lock) when missing."""
         with self._lock:
@@ -95,7 +100,7 @@ def cached(conn, kind: str, key: str, compute: Callable):
 
 
 def prewarm(app, delay_s: float = 2.0) -> threading.Thread:
-    """Compute, in the background, what the first views of a large map need besides values.
+    """Compute, in the background, what the first views of a map need besides values.
 
     The values of every year are precomputed into the store before serving
     (:func:`mapapp.present.precompute.precompute`); what is left is geometry derived
