@@ -112,6 +112,7 @@ def test_every_years_values_are_stored_after_seed_import_and_undo(tmp_path):
     assert runner.invoke(args=["undo-import", "1"]).exit_code == 0
     after_undo, keys = _generation_and_keys(app)
     assert after_undo != after_import and defaults <= keys
+    app.extensions["mapapp_prewarm"].join(timeout=120)  # its background page render ends with the test
 
 
 def test_a_restarted_app_answers_from_the_store_without_computing(tmp_path):
