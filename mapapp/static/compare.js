@@ -160,7 +160,11 @@ function update() {
       }
       document.body.setAttribute("data-painted", state.indicator + ":" + state.year + ":" + year2);
     });
-  }).catch(function (err) { status.textContent = t.error + ": " + err.message; });
+  }).catch(showError);
+}
+
+function showError(err) {
+  document.getElementById("status").textContent = t.error + ": " + err.message;
 }
 
 function loadContext(area) {  // once, after the first paint: the same surroundings on both maps
@@ -172,7 +176,7 @@ function loadContext(area) {  // once, after the first paint: the same surroundi
     // A map of the national territory shows the archipelagos: the first view takes them in.
     if (drawn.islands) maps.left.fitBounds(area.extend(drawn.islands), { padding: [8, 8], animate: false });
     document.body.setAttribute("data-context", String(drawn.layers));
-  }).catch(function (err) { document.getElementById("status").textContent = t.error + ": " + err.message; });
+  }).catch(showError);
 }
 
 function sync(from, to) {
