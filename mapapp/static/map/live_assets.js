@@ -44,6 +44,6 @@ export function loadLiveMap(assets) {
     else document.addEventListener("mapapp:map", function () { resolve(window.mapappLeafletMap); }, { once: true });
   });
   return afterNextFrame().then(function () {
-    return Promise.all(assets.css.map(addStylesheet).concat(assets.js.map(function (src) { return addScript(src); })));
+    return Promise.all(assets.css.map(addStylesheet).concat(assets.js.map(addScript)));
   }).then(function () { return built; });
 }
