@@ -182,7 +182,10 @@ def test_anonymous_viewing_off_needs_a_viewer(tmp_path):
         assert client.get(url).status_code == 200, url
     viewer = client_as(app, "viewer")
     for url in READ_PAGES:
-        assert viewer.get(url).status_code == 200, url
+        response = viewer.get(url)
+        assert response.status_code == 200, url
+        # every page shows what only accounts may read: no other site's window may hold a handle to it
+        assert response.headers["Cross-Origin-Opener-Policy"] == "same-origin", url
     assert viewer.get("/import").status_code == 403
 
 

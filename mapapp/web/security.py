@@ -9,7 +9,9 @@
    wrong token answers 400 with a page saying to reload the form. Tests keep it on;
 3. security headers on every response (``Content-Security-Policy`` allowing only our
    own origin, ``X-Content-Type-Options: nosniff``, ``X-Frame-Options: DENY``,
-   ``Referrer-Policy: same-origin``, cross-origin isolation of windows and resources).
+   ``Referrer-Policy: same-origin``, ``Cross-Origin-Resource-Policy: same-origin``), and
+   ``Cross-Origin-Opener-Policy: same-origin`` on the pages that act for an account
+   (:func:`isolates_window`).
 
 Configuration (``instance/config.py``, environment in capitals):
 
@@ -45,10 +47,11 @@ HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "same-origin",
-    "Cross-Origin-Opener-Policy": "same-origin",
     "Cross-Origin-Resource-Policy": "same-origin",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",
 }
+ISOLATED_WINDOW = {"Cross-Origin-Opener-Policy": "same-origin"}
+ACCOUNT_BLUEPRINTS = ("auth", "imports")
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS", "TRACE")
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
@@ -180,4 +183,19 @@ def _headers(response):
     headers.setdefault("Content-Security-Policy", current_app.config.get("CONTENT_SECURITY_POLICY") or CSP)
     for name, value in HEADERS.items():
         headers.setdefault(name, value)
+    if isolates_window():
+        for name, value in ISOLATED_WINDOW.items():
+            headers.setdefault(name, value)
     return response
+
+
+def isolates_window() -> bool:
+    """Whether this request's page gets a window no other site's window can hold a handle to.
+
+    Yes for the pages that act for an account (login, accounts, imports) and, when anonymous
+    viewing is off, for every page. Not for the public read-only views: they hold nothing that
+    their public URL does not give anyone, and the policy costs each first visit from elsewhere
+    (a link in Word, e-mail or chat opens a new tab) a second renderer process before the first
+    frame: 55-75 ms of a 200-300 ms first paint of the district map (bench/RESULTS.md).
+    """
+    return request.blueprint in ACCOUNT_BLUEPRINTS or auth.required_role(request.endpoint, request.blueprint) is not None
