@@ -138,6 +138,7 @@ def test_web_upload_preview_confirm_history_undo(fresh_app, editor_client):
     assert page.status_code == 200 and "Nhập dữ liệu" in page.get_data(as_text=True)
     assert "Import data" in client.get("/import?lang=en").get_data(as_text=True)
     before = value_rows(fresh_app)
+    assert 2021 in illustrative_years(client, "poverty_rate")
     data = poverty_annex_xlsx(poverty_rows(units_of(fresh_app, 2021)), year=2021)
     preview = client.post("/import/indicators", data={"file": (io.BytesIO(data), "phu-luc.xlsx"), "source": SOURCE,
                                                       "who": "Nguyễn Văn A", "csrf_token": client.csrf},
@@ -157,11 +158,20 @@ def test_web_upload_preview_confirm_history_undo(fresh_app, editor_client):
     # "who" is the logged-in account, not a name typed into the form
     assert "editor1" in detail and "Nguyễn Văn A" not in detail and SOURCE in detail and "phu-luc.xlsx" in detail
     assert value_rows(fresh_app) != before
+    # the summary of years this process keeps follows the data at once: 2021 is now sourced
+    assert 2021 not in illustrative_years(client, "poverty_rate")
     history = client.get("/import").get_data(as_text=True)
     assert "phu-luc.xlsx" in history and "Hoàn tác" in history
     undone = client.post("/import/1/undo", data={"csrf_token": client.csrf})
     assert undone.status_code == 200 and value_rows(fresh_app) == before
     assert "đã hoàn tác" in client.get("/import").get_data(as_text=True)
+    assert 2021 in illustrative_years(client, "poverty_rate")
+
+
+def illustrative_years(client, indicator: str) -> list[int]:
+    """The years ``/api/indicators`` marks illustrative for one indicator."""
+    indicators = client.get("/api/indicators").get_json()["indicators"]
+    return next(i for i in indicators if i["id"] == indicator)["illustrative_years"]
 
 
 def test_web_reports_errors_and_escapes_everything(fresh_app, editor_client):
