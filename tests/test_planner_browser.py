@@ -188,6 +188,66 @@ def test_side_by_side_maps_move_together(session):
     session.assert_clean()
 
 
+def test_side_by_side_maps_name_their_communes(session):
+    page = session.open("compare?indicator=poverty_rate&year=2016&year2=2025", painted=None)
+    page.wait_for_selector('body[data-painted="poverty_rate:2016:2025"]', state="attached")
+    page.wait_for_function("() => document.body.getAttribute('data-labels-right') > 0")
+    page.wait_for_selector("body[data-context]", state="attached")
+    left = page.locator("#map-left .mapapp-label:visible").all_inner_texts()
+    right = page.locator("#map-right .mapapp-label:visible").all_inner_texts()
+    assert len(left) >= 15 and "Hướng Lập" in left and "TT. Khe Sanh" in left  # 22 communes of 2016
+    assert len(right) == 7 and "Khe Sanh" in right and "TT. Khe Sanh" not in right  # the 7 communes of 2025
+    assert int(page.locator("body").get_attribute("data-labels-left")) == len(left)
+    # names never overlap one another, and the towns' own names give way to them
+    boxes = page.locator("#map-left .mapapp-label:visible").evaluate_all(
+        "els => els.map(e => { const r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; })")
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1:]:
+            assert not (a[0] < b[2] - 0.5 and b[0] < a[2] - 0.5 and a[1] < b[3] - 0.5 and b[1] < a[3] - 0.5), (a, b)
+    assert page.locator("#map-left .context-town span").first.evaluate("e => getComputedStyle(e).visibility") == "hidden"
+    # zoomed in, the names are placed again for the new view, on both maps
+    page.evaluate("() => window.compareApp.maps.left.setZoom(window.compareApp.maps.left.getZoom() + 2, {animate: false})")
+    page.wait_for_function("() => Number(document.body.getAttribute('data-labels-left')) < 15")
+    session.assert_clean()
+    hidden = session.open("compare?indicator=poverty_rate&year=2016&year2=2025&labels=0", painted=None)
+    hidden.wait_for_selector('body[data-painted="poverty_rate:2016:2025"]', state="attached")
+    assert hidden.locator(".mapapp-label").count() == 0 and query_of(hidden.url)["labels"] == "0"
+    session.assert_clean()
+
+
+def test_side_by_side_draws_counts_as_circles_on_one_scale(session, live_server):
+    page = session.open("compare?indicator=poverty_rate&year=2016&year2=2019&circles=1", painted=None)
+    page.wait_for_selector('body[data-painted="poverty_rate:2016:2019"]', state="attached")
+    pair = api(live_server.url, "/compare.json?indicator=poverty_rate&year=2016&year2=2019&circles=1")
+    scale = pair["left"]["circles"]
+    radius = "el => el.getBBox().width / 2"
+    drawn = {}
+    for side in ("left", "right"):
+        assert page.locator("body").get_attribute(f"data-circles-{side}") == "numerator"
+        circles = page.locator(f"#map-{side} path.mapapp-circle")
+        assert circles.count() == 22
+        for k in range(circles.count()):
+            value = float(circles.nth(k).get_attribute("data-value"))
+            drawn[(side, value)] = circles.nth(k).evaluate(radius)
+    # one scale on both maps: every radius is max_radius × √(value / the larger year's max)
+    for (side, value), r in drawn.items():
+        assert r == pytest.approx(scale["max_radius_px"] * (value / scale["max_value"]) ** 0.5, abs=0.6), (side, value)
+    largest = {side: max(v for s, v in drawn if s == side) for side in ("left", "right")}
+    assert pair["right"]["circles"] == scale and scale["max_value"] == max(largest.values())
+    assert min(largest.values()) < scale["max_value"]  # not each year's own scale
+    legend = page.locator("#compare-legend")
+    assert legend.locator("svg.circle-legend circle").count() >= 2 and "Số hộ nghèo" in legend.inner_text()
+    # a count: neutral units, the circles carry the values, and the legend has no colour classes
+    page.select_option("#indicator", "projects_active")
+    page.wait_for_selector('body[data-painted^="projects_active:"]', state="attached")
+    assert page.locator("body").get_attribute("data-circles-left") == "count"
+    fills = set(page.locator("#map-left path.mapapp-unit").evaluate_all(
+        "els => els.filter(e => !e.getAttribute('stroke-dasharray')).map(e => e.getAttribute('fill'))"))
+    assert fills == {pair["left"]["circles"]["count_fill"]}
+    assert legend.locator(".swatch").count() == 0 and legend.locator("svg.circle-legend").count() == 1
+    session.assert_clean()
+
+
 @pytest.mark.parametrize("path", ["compare?indicator=poverty_rate&year=2016&year2=2024",
                                   "ranking?indicator=poverty_rate&year=2024&compare=2016", "district",
                                   "communes/19429?lang=en"])

@@ -142,6 +142,19 @@ def test_side_by_side_payload_shares_one_classification(client):
     assert bad.status_code == 400
 
 
+def test_side_by_side_circles_have_one_scale_for_both_years(client):
+    pair = client.get("/compare.json?indicator=poverty_rate&year=2016&year2=2024&circles=1").get_json()
+    left, right = pair["left"]["circles"], pair["right"]["circles"]
+    assert left == right and left["mode"] == "numerator"
+    largest = [max(r["circle"] for r in pair[side]["records"] if r["circle"] is not None) for side in ("left", "right")]
+    assert left["max_value"] == max(largest) and min(largest) < max(largest)
+    assert left["legend"][0]["value"] <= max(largest)
+    single = client.get("/api/values?indicator=poverty_rate&year=2024&circles=1").get_json()["circles"]
+    assert single["max_value"] == largest[1]  # the map page keeps its year's own scale
+    counts = client.get("/compare.json?indicator=projects_active&year=2016&year2=2024").get_json()
+    assert counts["left"]["circles"]["mode"] == counts["right"]["circles"]["mode"] == "count"
+
+
 def test_side_by_side_page_has_no_inline_script(client):
     html = client.get("/compare?indicator=poverty_rate&year=2016&year2=2024").get_data(as_text=True)
     scripts = re.findall(r"<script([^>]*)>(.*?)</script>", html, re.S)

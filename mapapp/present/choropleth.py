@@ -359,7 +359,8 @@ def build_pair(conn: sa.Connection, state: ViewState, other_year: int) -> dict:
     -------
     dict
         ``left`` and ``right`` (:func:`build_view` payloads, recoloured when needed), and
-        the shared ``classification`` and ``legend``.
+        the shared ``classification`` and ``legend``; when counts are drawn as circles,
+        both views' ``circles`` have one scale (:func:`circles.shared_scale`).
     """
     from dataclasses import replace
 
@@ -384,8 +385,13 @@ def build_pair(conn: sa.Connection, state: ViewState, other_year: int) -> dict:
                   "no_data": classify.no_data_label(state.lang),
                   "note": text("note_pair", state.lang).format(
                       years=shared_classes.years_text(shared["years"]))}
+    circles = proportional.shared_scale(left["circles"], right["circles"],
+                                        indicator.decimals if (left["circles"] or {}).get("mode") == "count" else 0,
+                                        state.lang)
     for view in (left, right):
         view["classification"], view["legend"] = shared, legend
+        if view["circles"]:
+            view["circles"] = circles
     return {"indicator": left["indicator"], "years": [state.year, other_year], "left": left, "right": right,
             "classification": shared, "legend": legend,
             "illustrative": left["illustrative"] or right["illustrative"],

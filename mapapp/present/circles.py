@@ -130,6 +130,26 @@ def circles_for(conn: sa.Connection, indicator: Indicator, state, version, recor
     }
 
 
+def shared_scale(first: dict | None, second: dict | None, decimals: int, lang: str) -> dict | None:
+    """One circle scale for two views shown together (side-by-side years): a radius means
+    the same count on both maps. The largest value of either gets the full radius; the
+    legend's reference values are taken from that largest value.
+
+    Parameters
+    ----------
+    first, second : the views' circles (:func:`circles_for`), or None
+    decimals : the legend values' decimals (the indicator's for a count, 0 for a numerator)
+    lang : the legend's language
+    """
+    if not first or not second:
+        return first or second
+    max_value = max(first["max_value"], second["max_value"])
+    return {**first, "max_value": max_value,
+            "max_radius_px": max(first["max_radius_px"], second["max_radius_px"]),
+            "legend": [{"value": v, "text": classify.format_number(v, decimals, lang)}
+                       for v in reference_values(max_value)]}
+
+
 def circle_title(indicator: Indicator, mode: str, lang: str) -> str:
     """What the circles count: the indicator itself, or its numerator (``Số hộ nghèo``)."""
     if mode == "count":

@@ -3,7 +3,9 @@
  * /compare.json classifies both years together (one legend), in columns; geometry comes
  * from the geometry packs once per boundary version (packs.js), drawn on a canvas for
  * thousands of units (canvas_units.js). Both maps show the surroundings (context_layer.js,
- * after the first paint). Moving or zooming one map moves the other.
+ * after the first paint), the commune names (name_placement.js, as on the map page) and,
+ * for counts, proportional circles on one scale for both years (circle_symbols.js).
+ * Moving or zooming one map moves the other.
  * All state is in the query string (history.replaceState); every data text is escaped.
  * An ES module, loaded by templates/compare.html after Leaflet's classic script.
  */
@@ -12,9 +14,12 @@ import { create as createCanvasUnits } from "./canvas_units.js";
 import { drawContext } from "./context_layer.js";
 import { parseBreaks } from "./breaks.js";
 import { escapeHtml } from "./html.js";
+import { circleLegendHtml, drawCircles } from "./circle_symbols.js";
+import { controlBoxes, createNames, loadPoints } from "./name_placement.js";
 
 var config, t, state, year2;
-var maps = {}, layers = {}, geometryByVersion = {}, tips = {};
+var maps = {}, layers = {}, circleLayers = {}, circleCanvas = {}, geometryByVersion = {}, tips = {};
+var names = {}, unitGeometry = {}, shownVersion = {}, pointRequests = {};
 var syncing = false, requestSeq = 0, fitted = false;
 
 function queryString() {
@@ -27,6 +32,8 @@ function queryString() {
   if (Number(state.k) !== 5) params.set("k", state.k);
   if (state.classes && state.classes !== "auto") params.set("classes", state.classes);
   if (state.breaks && state.breaks.length) params.set("breaks", state.breaks.join(","));
+  if (state.circles === true || state.circles === false) params.set("circles", state.circles ? "1" : "0");
+  if (state.labels === false) params.set("labels", "0");
   if (state.lang !== "vi") params.set("lang", state.lang);
   return params.toString();
 }
@@ -40,11 +47,14 @@ function geometry(versionId) {
   return packs.load(geometryByVersion, config.api, versionById(versionId), 0);
 }
 
-function styleOf(record) {
+function countCircles(view) { return !!(view.circles && view.circles.mode === "count"); }
+
+function styleOf(view, record) {
   var noData = !record || record["class"] === null;
+  // Counts drawn as circles: the units are neutral, the circles carry the values.
+  var fill = record ? (!noData && countCircles(view) ? view.circles.count_fill : record.color) : "#d9d9d9";
   return { className: "mapapp-unit", color: noData ? "#7a7a7a" : "#ffffff", weight: 1.1,
-           dashArray: noData ? "3 3" : null, fillColor: record ? record.color : "#d9d9d9",
-           fillOpacity: noData ? 0.55 : 0.85 };
+           dashArray: noData ? "3 3" : null, fillColor: fill, fillOpacity: noData ? 0.55 : 0.85 };
 }
 
 function tooltipHtml(view, record) {
@@ -80,6 +90,8 @@ function paintSide(side, view, pack) {
   } else {
     paintSvgSide(side, view, packs.decode(pack, units), byKey, recordOf);
   }
+  paintCircles(side, view, units);
+  shownVersion[side] = versionById(view.version.id);
   document.getElementById("caption-" + side).textContent = view.title;
 }
 
@@ -98,14 +110,38 @@ function paintCanvasSide(side, view, pack, recordOf) {
       if (record) L.popup({ maxWidth: 320 }).setLatLng(latlng).setContent(popupHtml(view, record)).openOn(map);
     }
   });
-  layers[side].setStyles(function (i) { return styleOf(recordOf(i)); });
+  layers[side].setStyles(function (i) { return styleOf(view, recordOf(i)); });
+  var layer = layers[side], indexOf = {};
+  pack.units.code.forEach(function (code, i) { indexOf[code] = i; });
+  unitGeometry[side] = {
+    bounds: function (code) { return code in indexOf ? layer.boundsOf(indexOf[code]) : null; },
+    contains: function (code, point) { return layer.indexAt(point) === indexOf[code]; },
+    countInView: function (limit) { return layer.countInView(limit); }
+  };
+}
+
+function paintCircles(side, view, units) {  // one scale on both maps (/compare.json shares it)
+  var map = maps[side];
+  if (circleLayers[side]) { map.removeLayer(circleLayers[side]); circleLayers[side] = null; }
+  document.body.setAttribute("data-circles-" + side, view.circles ? view.circles.mode : "none");
+  if (!view.circles) return;
+  var nameOf = {};
+  units.code.forEach(function (code, i) { nameOf[code + "@" + units.valid_from[i]] = units.name[i]; });
+  var many = view.records.length >= config.canvasMinUnits;
+  if (many && !circleCanvas[side]) circleCanvas[side] = L.canvas({ pane: "mapapp-circles" });
+  circleLayers[side] = drawCircles(map, view.records, view.circles, {
+    renderer: many ? circleCanvas[side] : undefined, weight: many ? 0.5 : 1,
+    tooltip: function (record) {
+      return tooltipHtml(view, Object.assign({ name: nameOf[record.code + "@" + record.valid_from] }, record));
+    }
+  });
 }
 
 function paintSvgSide(side, view, collection, byKey, recordOf) {
   var index = {};
   collection.units.code.forEach(function (code, i) { index[code + "@" + collection.units.valid_from[i]] = i; });
   layers[side] = L.geoJSON(collection, {
-    style: function (feature) { return styleOf(byKey[feature.properties.code + "@" + feature.properties.valid_from]); },
+    style: function (feature) { return styleOf(view, byKey[feature.properties.code + "@" + feature.properties.valid_from]); },
     onEachFeature: function (feature, layer) {
       var record = recordOf(index[feature.properties.code + "@" + feature.properties.valid_from]);
       if (!record) return;
@@ -117,18 +153,58 @@ function paintSvgSide(side, view, collection, byKey, recordOf) {
       });
     }
   }).addTo(maps[side]);
+  var byCode = {};
+  layers[side].eachLayer(function (layer) { byCode[layer.feature.properties.code] = layer; });
+  unitGeometry[side] = {
+    bounds: function (code) { return byCode[code] ? byCode[code].getBounds() : null; },
+    contains: function (code, point) { return Boolean(byCode[code] && byCode[code]._containsPoint(point)); },
+    countInView: function (limit) {
+      var view = maps[side].getBounds(), count = 0;
+      Object.keys(byCode).some(function (code) { if (view.intersects(byCode[code].getBounds())) count += 1; return count >= limit; });
+      return count;
+    }
+  };
+}
+
+function drawNames(side) {  // the commune names of the side's units, placed as on the map page
+  var version = shownVersion[side];
+  if (!version || !unitGeometry[side]) return;
+  var most = config.labelsMaxInView;
+  if (state.labels === false || unitGeometry[side].countInView(most + 1) > most) {  // none could be read
+    names[side].clear();
+    shownNames(side, 0);
+    return;
+  }
+  loadPoints(config.api, version, pointRequests).then(function (points) {
+    if (shownVersion[side] !== version) return;
+    var entries = points.code.map(function (code, i) {
+      return { key: i, code: code, text: points["short"][i], lat: points.lat[i], lon: points.lon[i] };
+    });
+    shownNames(side, names[side].draw(entries, controlBoxes(maps[side])));
+  }).catch(showError);
+}
+
+function shownNames(side, count) {  // the towns' own names give way to the communes' (map.css)
+  maps[side].getContainer().classList.toggle("names-on", count > 0);
+  document.body.setAttribute("data-labels-" + side, String(count));
 }
 
 function renderLegend(pair) {
-  var cls = pair.classification;
+  var cls = pair.classification, circles = pair.left.circles || pair.right.circles;
   var html = "<h2>" + escapeHtml(pair.indicator.name) + "</h2><p class=\"legend-unit\">" +
-    escapeHtml(pair.indicator.unit) + " · " + escapeHtml(t.shared_legend) + "</p><ul>";
-  pair.legend.labels.forEach(function (label, i) {
-    html += '<li><span class="swatch" style="background:' + escapeHtml(cls.colors[i]) + '"></span>' +
-      escapeHtml(label) + "</li>";
-  });
-  html += '<li class="no-data"><span class="swatch swatch-no-data"></span>' + escapeHtml(pair.legend.no_data) + "</li></ul>";
-  if (pair.legend.note) html += '<p class="legend-note">' + escapeHtml(pair.legend.note) + "</p>";
+    escapeHtml(pair.indicator.unit) + " · " + escapeHtml(t.shared_legend) + "</p>";
+  if (circles && circles.mode === "count") {
+    html += circleLegendHtml(circles);  // the colours are neutral: no classes
+  } else {
+    html += "<ul>";
+    pair.legend.labels.forEach(function (label, i) {
+      html += '<li><span class="swatch" style="background:' + escapeHtml(cls.colors[i]) + '"></span>' +
+        escapeHtml(label) + "</li>";
+    });
+    html += '<li class="no-data"><span class="swatch swatch-no-data"></span>' + escapeHtml(pair.legend.no_data) + "</li></ul>";
+    if (pair.legend.note) html += '<p class="legend-note">' + escapeHtml(pair.legend.note) + "</p>";
+    if (circles) html += circleLegendHtml(circles);
+  }
   document.getElementById("compare-legend").innerHTML = html;
 }
 
@@ -158,6 +234,8 @@ function update() {
         maps.left.fitBounds([[b[1], b[0]], [b[3], b[2]]], { padding: [8, 8] });
         loadContext(L.latLngBounds([[b[1], b[0]], [b[3], b[2]]]));
       }
+      drawNames("left");
+      drawNames("right");
       document.body.setAttribute("data-painted", state.indicator + ":" + state.year + ":" + year2);
     });
   }).catch(showError);
@@ -219,6 +297,13 @@ function start() {
   var first = config.versions[String(state.year)];
   maps.left.setView([16.65, 106.6], 10);
   maps.right.setView([16.65, 106.6], 10);
+  ["left", "right"].forEach(function (side) {
+    names[side] = createNames(maps[side], "mapapp-labels", {
+      bounds: function (code) { return unitGeometry[side] ? unitGeometry[side].bounds(code) : null; },
+      contains: function (code, point) { return Boolean(unitGeometry[side]) && unitGeometry[side].contains(code, point); }
+    });
+    maps[side].on("moveend resize", function () { drawNames(side); });
+  });
   sync("left", "right");
   sync("right", "left");
   bindControls();

@@ -1,80 +1,23 @@
 /* Proportional circles (area ∝ value) over the units: counts by default, or a rate's numerator
  * ("tỷ lệ và số hộ"). The scale comes with the values payload (values.circles, the same one the
- * exports use): the largest value gets max_radius_px, any other max × √(value / max).
+ * exports use); ../circle_symbols.js draws them, as on the side-by-side page.
  */
-import { escapeHtml } from "../html.js";
+import { drawCircles } from "../circle_symbols.js";
 import { app } from "./state.js";
 import { recordFor, tooltipHtml } from "./unit_view.js";
 
-let circleLayer = null, ExactCircle = null, canvasRenderer = null;
-
-// Leaflet rounds a circle marker's radius to whole pixels (18.3 px → 18: 3.5 % of the area);
-// the SVG path is drawn here with the exact radius, so areas stay proportional to the values.
-function exactCircle() {
-  if (!ExactCircle) {
-    ExactCircle = L.CircleMarker.extend({
-      _updatePath: function () {
-        if (!(this._renderer instanceof L.SVG) || this._empty()) { L.CircleMarker.prototype._updatePath.call(this); return; }
-        const p = this._point, r = this._radius, arc = "a" + r + "," + r + " 0 1,0 ";
-        this._renderer._setPath(this, "M" + (p.x - r) + "," + p.y + arc + (r * 2) + ",0 " + arc + (-r * 2) + ",0 ");
-      }
-    });
-  }
-  return ExactCircle;
-}
-
-function pane(map) {
-  if (!map.getPane("mapapp-circles")) map.createPane("mapapp-circles").style.zIndex = 450;  // above the units
-}
-
-export function circleRadius(value, scale) {
-  if (value === null || value === undefined || value <= 0 || !scale.max_value) return 0;
-  return scale.max_radius_px * Math.sqrt(value / scale.max_value);
-}
+let circleLayer = null, canvasRenderer = null;
 
 export function paintCircles(values) {  // after the units: redraw the circles of this payload (or none)
   const map = app.map, scale = values.circles;
-  pane(map);
   if (circleLayer) { map.removeLayer(circleLayer); circleLayer = null; }
   document.body.setAttribute("data-circles", scale ? scale.mode : "none");
   if (!scale) return;
-  circleLayer = L.featureGroup().addTo(map);
   // Thousands of circles (a country's communes) go on one canvas, like the units do.
   const many = values.records.length >= app.config.canvasMinUnits;
   if (many && !canvasRenderer) canvasRenderer = L.canvas({ pane: "mapapp-circles" });
-  const drawn = values.records.filter(function (r) { return r.anchor && circleRadius(r.circle, scale) > 0; });
-  drawn.sort(function (a, b) { return b.circle - a.circle; });  // small circles on top of big ones
-  drawn.forEach(function (record) {
-    const Circle = exactCircle();
-    const marker = new Circle([record.anchor[1], record.anchor[0]], {
-      pane: "mapapp-circles", renderer: many ? canvasRenderer : undefined,
-      radius: circleRadius(record.circle, scale), color: "#ffffff", weight: many ? 0.5 : 1,
-      fillColor: scale.color, fillOpacity: 0.62, className: "mapapp-circle"
-    });
-    marker.bindTooltip(function () { return tooltipHtml(recordFor(record)); }, { sticky: true, className: "mapapp-tooltip" });
-    marker.on("add", function () {
-      const el = marker.getElement();
-      if (el) { el.setAttribute("data-code", record.code); el.setAttribute("data-value", String(record.circle)); }
-    });
-    circleLayer.addLayer(marker);
+  circleLayer = drawCircles(map, values.records, scale, {
+    renderer: many ? canvasRenderer : undefined, weight: many ? 0.5 : 1,
+    tooltip: function (record) { return tooltipHtml(recordFor(record)); }
   });
-}
-
-export function circleLegendHtml(scale) {  // nested reference circles with their values
-  if (!scale || !scale.legend.length) return "";
-  const r0 = scale.max_radius_px, size = 2 * r0 + 2;
-  let shapes = "", lastY = -Infinity, bottom = size;
-  scale.legend.forEach(function (item) {  // largest first: its top is the highest
-    const r = circleRadius(item.value, scale), cy = size - 1 - r, top = cy - r;
-    const textY = Math.max(top + 4, lastY + 12);  // value labels never overlap, however small the circles
-    lastY = textY; bottom = Math.max(bottom, textY + 3);
-    shapes += '<circle cx="' + (r0 + 1) + '" cy="' + cy + '" r="' + r + '" data-value="' + item.value + '" fill="none" stroke="#444"></circle>' +
-      '<polyline points="' + (r0 + 1) + "," + top + " " + (size + 4) + "," + top + " " + (size + 8) + "," + (textY - 4) +
-      '" fill="none" stroke="#999" stroke-dasharray="2 2"></polyline>' +
-      '<text x="' + (size + 10) + '" y="' + textY + '">' + escapeHtml(item.text) + "</text>";
-  });
-  const svg = '<svg class="circle-legend" width="' + (size + 70) + '" height="' + bottom + '" role="img" aria-label="' +
-    escapeHtml(scale.note) + '">' + shapes + "</svg>";
-  return '<div class="legend-circles"><p class="legend-circles-title">' + escapeHtml(scale.title) + "</p>" + svg +
-    '<p class="legend-unit">' + escapeHtml(scale.note) + "</p></div>";
 }

@@ -3,7 +3,7 @@
  * does not cover the map.
  */
 import { escapeHtml } from "../html.js";
-import { circleLegendHtml } from "./circles.js";
+import { circleLegendHtml } from "../circle_symbols.js";
 import { redrawLabels } from "./labels.js";
 import { isNarrow } from "./phone.js";
 import { app } from "./state.js";
