@@ -100,7 +100,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
         # Part of a data change, before serving: nothing to do when the store already has them.
         precompute(app)
-        from mapapp.query.answers import prewarm
+        from mapapp.query.prewarm import prewarm
 
         # The default page and its first frame, label points and circle anchors, in the background: the
         # first visitor after a start gets the page at once (a district's takes 0.1 s to render, a country's 0.4 s).

@@ -83,7 +83,7 @@ def test_favicon_is_ours_and_needs_no_login(client):
 def test_prewarming_computes_the_points_before_anyone_asks(tmp_path):
     from conftest import make_app
 
-    from mapapp.query.answers import prewarm
+    from mapapp.query.prewarm import prewarm
 
     app = make_app(tmp_path, ATLAS="quang-tri")
     assert list((tmp_path / "cache").glob("points-*.json.gz")) == []
