@@ -11,7 +11,7 @@ import threading
 from collections import OrderedDict
 from typing import Callable
 
-from flask import current_app
+from flask import current_app, has_app_context
 
 from mapapp.store.answers import stored_answer
 from mapapp.store.db import data_generation
@@ -84,8 +84,11 @@ def cached(conn, kind: str, key: str, compute: Callable):
     kind, key : str
         What is asked (``"values"``) and its parameters (a canonical query string).
     compute : callable
-        Builds the answer; the answer must not be changed by callers.
+        Builds the answer; the answer must not be changed by callers. Outside an app (a
+        script on the store) there is no process cache: the answer is computed.
     """
+    if not has_app_context():
+        return compute()
     caches = current_app.extensions.setdefault("mapapp_answers", {})
     if kind not in caches:
         caches[kind] = AnswerCache(BUDGETS.get(kind, MAX_BYTES))

@@ -10,7 +10,6 @@ import weakref
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask import has_app_context
 
 from mapapp.geo.units import year_end
 from mapapp.query.answers import cached
@@ -213,12 +212,8 @@ def indicator_years(conn: sa.Connection) -> dict[str, dict]:
     in an app, kept per process under the data generation: summarising a country's store takes
     a quarter of a second, which every page and ``/api/indicators`` would otherwise pay.
     """
-    def kept() -> dict[str, dict]:
-        if not has_app_context():
-            return _indicator_years(conn)
-        return cached(conn, "indicator-years", "", lambda: _indicator_years(conn))
-
-    return _memo(conn, "indicator_years", kept)
+    return _memo(conn, "indicator_years",
+                 lambda: cached(conn, "indicator-years", "", lambda: _indicator_years(conn)))
 
 
 def _indicator_years(conn: sa.Connection) -> dict[str, dict]:

@@ -9,7 +9,6 @@ slider, ▶ play) only reads its own year.
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import has_app_context
 
 from mapapp.query import aggregate
 from mapapp.query import read as query
@@ -31,8 +30,6 @@ def year_kinds(conn: sa.Connection, indicator_id: str) -> dict[int, bool]:
         illustrative = set(info["illustrative_years"])
         return {year: year in illustrative for year in info["years"]}
 
-    if not has_app_context():
-        return compute()
     # Kept with the values (a country's store is large: not one scan of it per request).
     return cached(conn, "series-kinds", indicator_id, compute)
 
@@ -65,8 +62,6 @@ def all_years(conn: sa.Connection, indicator_id: str, units_year: int | None = N
             out[year] = [r["value"] for r in records if r["value"] is not None]
         return out
 
-    if not has_app_context():
-        return compute()
     return cached(conn, "series", f"{indicator_id}|{units_year or ''}", compute)
 
 
@@ -102,6 +97,4 @@ def all_changes(conn: sa.Connection, indicator_id: str, base_year: int,
                          if a["value"] is not None and b["value"] is not None]
         return out
 
-    if not has_app_context():
-        return compute()
     return cached(conn, "series", f"{indicator_id}|{units_year or ''}|change-{base_year}", compute)

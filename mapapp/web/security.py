@@ -50,7 +50,6 @@ HEADERS = {
     "Cross-Origin-Resource-Policy": "same-origin",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",
 }
-ISOLATED_WINDOW = {"Cross-Origin-Opener-Policy": "same-origin"}
 ACCOUNT_BLUEPRINTS = ("auth", "imports")
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS", "TRACE")
 CSRF_FIELD = "csrf_token"
@@ -184,8 +183,7 @@ def _headers(response):
     for name, value in HEADERS.items():
         headers.setdefault(name, value)
     if isolates_window():
-        for name, value in ISOLATED_WINDOW.items():
-            headers.setdefault(name, value)
+        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
     return response
 
 
@@ -196,6 +194,6 @@ def isolates_window() -> bool:
     viewing is off, for every page. Not for the public read-only views: they hold nothing that
     their public URL does not give anyone, and the policy costs each first visit from elsewhere
     (a link in Word, e-mail or chat opens a new tab) a second renderer process before the first
-    frame: 55-75 ms of a 200-300 ms first paint of the district map (bench/RESULTS.md).
+    frame: 55-80 ms of a 200-300 ms first paint of the district map (bench/RESULTS.md).
     """
     return request.blueprint in ACCOUNT_BLUEPRINTS or auth.required_role(request.endpoint, request.blueprint) is not None
