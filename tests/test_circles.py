@@ -58,14 +58,30 @@ def test_counts_are_circles_by_default_at_their_inner_points(client):
     view = client.get("/api/values?indicator=population&year=2022").get_json()
     scale = view["circles"]
     assert scale["mode"] == "count" and scale["field"] == "value"
-    values = [r["value"] for r in view["records"] if r["value"] is not None]
-    assert scale["max_value"] == max(values)
     units = {f["properties"]["code"]: shape(f["geometry"])
              for f in client.get("/api/units?year=2022").get_json()["features"]}
     for record in view["records"]:
         assert record["circle"] == record["value"]
         assert units[record["code"]].contains(Point(record["anchor"])), record["name"]
     assert [item["value"] for item in scale["legend"]] == circles.reference_values(scale["max_value"])
+
+
+@pytest.mark.parametrize("indicator, extra", [("population", ""), ("poverty_rate", "&circles=1")])
+def test_one_circle_scale_for_every_year_play_shows(client, indicator, extra):
+    """A circle means the same count in every year whose colours share their classes; with
+    ``classes=year`` each year is drawn to its own largest value."""
+    def scale(year, more=""):
+        return client.get(f"/api/values?indicator={indicator}&year={year}{extra}{more}").get_json()["circles"]
+
+    shown = scale(2022)
+    assert len(shown["years"]) >= 3 and 2022 in shown["years"]
+    own = {year: scale(year, "&classes=year") for year in shown["years"]}
+    assert all(own[year]["years"] == [year] for year in own)
+    assert shown["max_value"] == max(s["max_value"] for s in own.values())
+    assert len({own[year]["max_value"] for year in own}) > 1  # the years' own largest values differ...
+    for year in shown["years"]:  # ... and every year of the run is drawn to the one largest
+        assert scale(year)["max_value"] == shown["max_value"] and scale(year)["legend"] == shown["legend"]
+    assert str(shown["years"][0]) in shown["note"] and "thang" in shown["note"] and "thang" not in own[2022]["note"]
 
 
 def test_rates_draw_their_numerator_on_request(client):

@@ -70,6 +70,15 @@ def test_count_circles_have_areas_proportional_to_the_values(live_server, open_s
         assert radius ** 2 == pytest.approx(expected, rel=0.02), c
     legend = s.page.locator(".mapapp-legend svg.circle-legend circle")
     assert legend.count() == len(values["circles"]["legend"]) >= 2
+    # another year of the run: the same largest value, the same reference circles
+    before = s.page.locator(".mapapp-legend svg.circle-legend").inner_html()
+    s.page.locator("#year").fill("2025")
+    s.wait_painted("population:2025")
+    assert api(live_server.url, "/api/values?indicator=population&year=2025")["circles"]["max_value"] == top
+    assert s.page.locator(".mapapp-legend svg.circle-legend").inner_html() == before
+    for c in s.page.evaluate(CIRCLES_JS):
+        radius = (c["w"] + c["h"]) / 4
+        assert radius ** 2 == pytest.approx(values["circles"]["max_radius_px"] ** 2 * c["value"] / top, rel=0.02), c
     s.assert_clean()
 
 

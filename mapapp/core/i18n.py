@@ -49,6 +49,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "context_source": {"vi": "Ranh giới xung quanh", "en": "Surrounding boundaries"},
     "circles_layer": {"vi": "Tỷ lệ và số hộ", "en": "Rate and number of households"},
     "circles_legend": {"vi": "Diện tích hình tròn tỷ lệ với số lượng", "en": "Circle area proportional to the count"},
+    "circles_shared": {"vi": "cùng một thang cho {years}", "en": "one scale for {years}"},
     "circles_count": {"vi": "Hình tròn tỷ lệ", "en": "Proportional circles"},
     "numerator": {"vi": "Tử số", "en": "Numerator"},
     "numerator.poverty_rate": {"vi": "Số hộ nghèo", "en": "Poor households"},

@@ -6,9 +6,12 @@ rate with numerators (poor households...) can add its count as circles over its 
 ("tỷ lệ và số hộ"). The web map and every export use :func:`circles_for` and
 :func:`radius`: one scale, one legend.
 
-The circle of the largest value of the view has ``MAX_RADIUS_PX`` (web) or
-``MAX_RADIUS_MM`` (print); any other is ``max_radius × √(value / max)``, so areas are
-proportional to the values. Circles sit at each unit's inner point (:mod:`mapapp.query.anchors`).
+The circle of the largest value has ``MAX_RADIUS_PX`` (web) or ``MAX_RADIUS_MM``
+(print); any other is ``max_radius × √(value / max)``, so areas are proportional to the
+values. As the colours' classes are, the largest value is taken over every year of the
+same kind (real or illustrative) unless the view asks for classes of its year alone
+(``classes=year``): a circle means the same count in every year ▶ play shows.
+Circles sit at each unit's inner point (:mod:`mapapp.query.anchors`).
 """
 from __future__ import annotations
 
@@ -17,7 +20,9 @@ import math
 import sqlalchemy as sa
 
 from mapapp.core.i18n import text
+from mapapp.present import classes as shared_classes
 from mapapp.present import classify
+from mapapp.query import series
 from mapapp.query.anchors import anchors
 from mapapp.store.catalogue import Indicator
 
@@ -117,17 +122,39 @@ def circles_for(conn: sa.Connection, indicator: Indicator, state, version, recor
         record["circle"] = record.get(field)
         if record["circle"] is not None and record["circle"] > 0 and point:
             drawn.append(record["circle"])
-    max_value = max(drawn) if drawn else 0.0
+    max_value, years = _scale_max(conn, state, field, max(drawn) if drawn else 0.0)
     decimals = indicator.decimals if mode == "count" else 0
     return {
-        "mode": mode, "field": field, "max_value": max_value,
+        "mode": mode, "field": field,
         "max_radius_px": round(MAX_RADIUS_PX * size_share(len(records)), 2), "size_share": size_share(len(records)),
         "color": CIRCLE_COLOR, "count_fill": COUNT_FILL,
         "title": circle_title(indicator, mode, state.lang),
-        "legend": [{"value": v, "text": classify.format_number(v, decimals, state.lang)}
-                   for v in reference_values(max_value)],
-        "note": text("circles_legend", state.lang),
+        **_scale(max_value, years, decimals, state.lang),
     }
+
+
+def _scale(max_value: float, years: list[int], decimals: int, lang: str) -> dict:
+    """The scale's keys: ``max_value``, ``years``, the ``legend``'s reference circles and the ``note``."""
+    note = text("circles_legend", lang)
+    if len(years) > 1:
+        note += " · " + text("circles_shared", lang).format(years=shared_classes.years_text(years))
+    return {"max_value": max_value, "years": years, "note": note,
+            "legend": [{"value": v, "text": classify.format_number(v, decimals, lang)}
+                       for v in reference_values(max_value)]}
+
+
+def _scale_max(conn: sa.Connection, state, field: str, year_max: float) -> tuple[float, list[int]]:
+    """The value the largest circle is drawn for, and the years it is taken over.
+
+    The year's own largest with ``classes=year``; otherwise the largest of the years
+    whose classes are shared with it (:func:`mapapp.present.classes.pooled_years`).
+    """
+    if state.classes == "year":
+        return year_max, [state.year]
+    pooled, _ = shared_classes.pooled_years(conn, state)
+    by_year = series.largest(conn, state.indicator, field, state.units_year)
+    years = [y for y in pooled if y in by_year]
+    return max([year_max] + [by_year[y] for y in years]), years or [state.year]
 
 
 def shared_scale(first: dict | None, second: dict | None, decimals: int, lang: str) -> dict | None:
@@ -143,11 +170,9 @@ def shared_scale(first: dict | None, second: dict | None, decimals: int, lang: s
     """
     if not first or not second:
         return first or second
-    max_value = max(first["max_value"], second["max_value"])
-    return {**first, "max_value": max_value,
-            "max_radius_px": max(first["max_radius_px"], second["max_radius_px"]),
-            "legend": [{"value": v, "text": classify.format_number(v, decimals, lang)}
-                       for v in reference_values(max_value)]}
+    years = sorted(set(first["years"]) | set(second["years"]))
+    return {**first, "max_radius_px": max(first["max_radius_px"], second["max_radius_px"]),
+            **_scale(max(first["max_value"], second["max_value"]), years, decimals, lang)}
 
 
 def circle_title(indicator: Indicator, mode: str, lang: str) -> str:

@@ -50,7 +50,38 @@ def all_years(conn: sa.Connection, indicator_id: str, units_year: int | None = N
     dict
         ``{year: [value, ...]}`` (missing values left out), in year order.
     """
-    def compute() -> dict[int, list[float]]:
+    return {year: summary["values"] for year, summary in _summaries(conn, indicator_id, units_year).items()}
+
+
+def largest(conn: sa.Connection, indicator_id: str, field: str, units_year: int | None = None) -> dict[int, float]:
+    """The largest positive ``field`` (``"value"`` or ``"numerator"``) of every year with data.
+
+    What a circle scale shared across years is drawn to (:mod:`mapapp.present.circles`).
+
+    Parameters
+    ----------
+    conn : Connection
+    indicator_id : str
+    field : str
+        ``"value"`` (a count drawn as circles) or ``"numerator"`` (a rate's count).
+    units_year : int, optional
+        As :func:`all_years`.
+
+    Returns
+    -------
+    dict
+        ``{year: largest}`` (years with no positive ``field`` left out), in year order.
+    """
+    summaries = _summaries(conn, indicator_id, units_year)
+    return {year: summary["largest"][field] for year, summary in summaries.items() if summary["largest"][field]}
+
+
+def _summaries(conn: sa.Connection, indicator_id: str, units_year: int | None) -> dict[int, dict]:
+    """Per year with data: its values (missing left out) and the largest value and numerator.
+
+    One read of every year serves both the shared classes and the shared circle scale.
+    """
+    def compute() -> dict[int, dict]:
         out = {}
         for year in year_kinds(conn, indicator_id):
             if units_year is not None and year > units_year:
@@ -59,10 +90,16 @@ def all_years(conn: sa.Connection, indicator_id: str, units_year: int | None = N
                 _, records = aggregate.values_on(conn, indicator_id, year, units_year)
             except query.NotFound:
                 continue  # no boundary version for the year, or its units are newer than units_year's
-            out[year] = [r["value"] for r in records if r["value"] is not None]
+            out[year] = {"values": [r["value"] for r in records if r["value"] is not None],
+                         "largest": {field: _largest_positive(r.get(field) for r in records)
+                                     for field in ("value", "numerator")}}
         return out
 
     return cached(conn, "series", f"{indicator_id}|{units_year or ''}", compute)
+
+
+def _largest_positive(values) -> float:
+    return max((v for v in values if v is not None and v > 0), default=0.0)
 
 
 def all_changes(conn: sa.Connection, indicator_id: str, base_year: int,
