@@ -20,6 +20,7 @@ from import_builders import SOURCE, poverty_annex_xlsx, poverty_rows, units_of
 
 from mapapp.present.precompute import view_args
 from mapapp.query import read as query
+from mapapp.query.answers import answer_generation
 from mapapp.store import answers as stored
 from mapapp.store import db
 from mapapp.web.versioned import imports_of, module_graph
@@ -88,7 +89,7 @@ def test_map_page_carries_its_first_values_and_small_geometry(client):
 
 def _generation_and_keys(app) -> tuple[str, set[str]]:
     with app.app_context(), db.get_engine().connect() as conn:
-        generation = db.data_generation(conn)
+        generation = answer_generation(conn)
         return generation, stored.stored_keys(conn, generation, "values-columns")
 
 
@@ -133,6 +134,28 @@ def test_a_restarted_app_answers_from_the_store_without_computing(tmp_path):
     other = restarted.test_client().get("/api/values?indicator=poverty_rate&year=2019&format=columns&k=4").get_json()
     assert other["title"] != "from the store"  # not precomputed: computed on request
 
+
+
+def test_answers_the_older_code_stored_are_neither_served_nor_kept(tmp_path):
+    """A server upgraded in place starts on the same data: what the code before it stored
+    (same data generation, another code version) is computed again, then dropped."""
+    from mapapp.present.precompute import precompute
+
+    first = make_app(tmp_path)
+    key = "indicator=poverty_rate&year=2019"
+    with first.app_context(), db.get_engine().begin() as conn:
+        data = db.data_generation(conn)
+        older_code = f"{data}.{'0' * 12}"
+        for generation in (data, older_code):  # as the code before code versions stored it, and as an older one
+            stored.store_answer(conn, generation, "values-columns", key, json.dumps({"title": "from older code"}))
+    upgraded = make_app(tmp_path)
+    body = upgraded.test_client().get(f"/api/values?{key}&format=columns").get_json()
+    assert body["title"] != "from older code" and body["count"] == 22
+    assert precompute(upgraded) > 0
+    with upgraded.app_context(), db.get_engine().connect() as conn:
+        assert stored.count(conn, older_code) == stored.count(conn, data) == 0
+        assert json.loads(stored.stored_answer(conn, answer_generation(conn), "values-columns", key))["title"] == \
+            body["title"]
 
 
 def test_a_restarted_app_reads_inner_points_from_disk(tmp_path, monkeypatch):

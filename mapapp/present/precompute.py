@@ -4,9 +4,9 @@ A year change must not wait for values computed on request (1.4 s a year for a c
 not even right after a restart. So when the data changes (seed at start, import, undo),
 the map's values of every indicator × year × layout (data year's units, the last year's
 units) × language are computed, default indicator first, and stored under the data
-generation (:mod:`mapapp.store.answers`). Only missing answers are computed: after a
-restart on unchanged data this finds nothing to do. Answers of older generations are
-dropped once the current one is complete.
+generation and the code's version (:func:`mapapp.query.answers.answer_generation`).
+Only missing answers are computed: after a restart on unchanged data and code this
+finds nothing to do. Answers of older generations are dropped once the current one is complete.
 """
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from flask import Flask
 from mapapp.present.values_answer import kind_of, values_text
 from mapapp.present.viewstate import LANGS, parse
 from mapapp.query import read as query
+from mapapp.query.answers import answer_generation
 from mapapp.store import answers as stored
 from mapapp.store.db import data_generation, get_engine
 
@@ -60,8 +61,8 @@ def precompute(app: Flask, every_indicator: bool = True) -> int:
     with app.app_context():
         engine = get_engine()
         with engine.connect() as conn:
-            generation = data_generation(conn)
-            if not generation:
+            data, generation = data_generation(conn), answer_generation(conn)
+            if not data:
                 return 0
             have = stored.stored_keys(conn, generation, kind_of(FORM))
             states = [parse(args, app.config, query.catalogue(conn).keys())
@@ -71,14 +72,14 @@ def precompute(app: Flask, every_indicator: bool = True) -> int:
             for start in range(0, len(todo), BATCH):
                 batch = [(s.query_string(), values_text(conn, s, FORM)) for s in todo[start:start + BATCH]]
                 with engine.begin() as write:
-                    if data_generation(write) != generation:
+                    if data_generation(write) != data:
                         return done
                     for key, text in batch:
                         stored.store_answer(write, generation, kind_of(FORM), key, text)
                 done += len(batch)
         if every_indicator:
             with engine.begin() as write:
-                if data_generation(write) == generation:
+                if data_generation(write) == data:
                     stored.drop_stale(write, generation)
     return done
 

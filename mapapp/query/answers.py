@@ -3,7 +3,8 @@
 Building the answer for 11,163 communes takes a good part of a second; the same answer
 is asked again and again (every visitor, every year change back and forth). Answers
 are kept here under the store's *data generation* (:func:`mapapp.db.data_generation`),
-which every data write changes, so a cached answer is never older than the data.
+which every data write changes, so a cached answer is never older than the data, and
+under the code's version (:func:`answer_generation`), so never older than the code.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import Callable
 
 from flask import current_app, has_app_context
 
+from mapapp.core.build import code_version
 from mapapp.store.answers import stored_answer
 from mapapp.store.db import data_generation
 
@@ -71,6 +73,15 @@ def estimated_size(answer) -> int:
     return ROW_BYTES * max(1, len(answer.get("rows", ()))) if isinstance(answer, dict) else ROW_BYTES
 
 
+def answer_generation(conn) -> str:
+    """What answers of the current data are kept under: its data generation and the code's version.
+
+    ``""`` before the first data write (nothing to answer from yet).
+    """
+    generation = data_generation(conn)
+    return f"{generation}.{code_version()}" if generation else ""
+
+
 def cached(conn, kind: str, key: str, compute: Callable):
     """``compute()``, or its answer kept from an earlier request (or precomputed) on the same data.
 
@@ -92,7 +103,7 @@ def cached(conn, kind: str, key: str, compute: Callable):
     caches = current_app.extensions.setdefault("mapapp_answers", {})
     if kind not in caches:
         caches[kind] = AnswerCache(BUDGETS.get(kind, MAX_BYTES))
-    generation = data_generation(conn)
+    generation = answer_generation(conn)
     full_key = (str(conn.engine.url), generation, kind, key)
 
     def stored_or_computed():

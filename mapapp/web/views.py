@@ -29,8 +29,8 @@ from mapapp.present.viewstate import (
     with_changes,
 )
 from mapapp.query import read as query
-from mapapp.query.answers import cached
-from mapapp.store.db import connection, data_generation
+from mapapp.query.answers import answer_generation, cached
+from mapapp.store.db import connection
 from mapapp.web.assets import missing_assets
 from mapapp.web.bundle import entry_url
 from mapapp.web.versioned import preload_urls, static_version
@@ -124,7 +124,7 @@ def _first_view(conn, state: ViewState, version: dict) -> dict:
         if answer:
             frame = first_frame.frame(json.loads(pack_text), answer)
     if answer and frame is None:  # too many units for an SVG: the frame is an image, fetched beside the scripts
-        image = url_for("views.map_frame") + "?" + urlencode({**_frame_args(state), "g": data_generation(conn)})
+        image = url_for("views.map_frame") + "?" + urlencode({**_frame_args(state), "g": answer_generation(conn)})
         frame = Markup(f'<img src="{escape(image)}" alt="">')
     if not geometry:
         # A large map's values are preloaded beside its geometry, not inlined: a short page is
@@ -144,7 +144,7 @@ def _frame_args(state: ViewState) -> dict:
 def map_frame():
     """A large map's first frame as an image (:func:`mapapp.present.first_frame.raster`), for the view asked.
 
-    The page names it with the data generation (``g``): under the current one it is kept for good.
+    The page names it with the answers' generation (``g``: data and code): under the current one it is kept for good.
     """
     conn = connection()
 
@@ -159,7 +159,7 @@ def map_frame():
     except (BadRequest, query.NotFound) as error:
         return _json_error(error)
     response = current_app.response_class(image, mimetype="image/webp")
-    if request.args.get("g") == data_generation(conn):
+    if request.args.get("g") == answer_generation(conn):
         response.cache_control.public = True
         response.cache_control.max_age = 365 * 86400
         response.cache_control.immutable = True
