@@ -101,6 +101,31 @@ def test_rate_numerator_circles_switch_on_and_stay_in_the_link(live_server, open
     s.assert_clean()
 
 
+TOWN_DOTS_COVERED_JS = """(scope) => {
+  const root = document.querySelector(scope);
+  const box = e => e.getBoundingClientRect();
+  const over = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+  const names = Array.from(root.querySelectorAll(".mapapp-label")).filter(e => e.offsetParent !== null).map(box);
+  const dots = Array.from(root.querySelectorAll("path.mapapp-context-town")).map(box);
+  return {dots: dots.length, names: names.length, covered: dots.filter(d => names.some(n => over(n, d))).length};
+}"""
+
+
+@pytest.mark.parametrize("path, scope", [("?indicator=poverty_rate&year=2019", ".leaflet-container"),
+                                         ("compare?indicator=poverty_rate&year=2019&year2=2025", "#map-left")])
+def test_commune_names_never_cover_a_towns_dot(live_server, open_session, path, scope):
+    """The towns' own names give way to the communes' ("TT. Khe Sanh"): the commune's name
+    then stands beside the town's dot, never over it, as in the exports."""
+    s = open_session(live_server.url)
+    s.open(path, painted=None)
+    s.page.wait_for_selector("body[data-context]", state="attached")
+    s.page.wait_for_function("() => Number(document.body.getAttribute('data-labels') || "
+                             "document.body.getAttribute('data-labels-left')) > 15")
+    seen = s.page.evaluate(TOWN_DOTS_COVERED_JS, scope)
+    assert seen["dots"] == 2 and seen["names"] > 15 and seen["covered"] == 0, seen
+    s.assert_clean()
+
+
 def test_national_map_shows_both_archipelagos(archipelago_app, open_session):
     with LiveServer(archipelago_app) as server:
         s = open_session(server.url)

@@ -15,7 +15,7 @@ import { drawContext } from "./context_layer.js";
 import { parseBreaks } from "./breaks.js";
 import { escapeHtml } from "./html.js";
 import { circleLegendHtml, drawCircles } from "./circle_symbols.js";
-import { controlBoxes, createNames, loadPoints } from "./name_placement.js";
+import { obstacleBoxes, createNames, loadPoints } from "./name_placement.js";
 
 var config, t, state, year2;
 var maps = {}, layers = {}, circleLayers = {}, circleCanvas = {}, geometryByVersion = {}, tips = {};
@@ -180,7 +180,7 @@ function drawNames(side) {  // the commune names of the side's units, placed as 
     var entries = points.code.map(function (code, i) {
       return { key: i, code: code, text: points["short"][i], lat: points.lat[i], lon: points.lon[i] };
     });
-    shownNames(side, names[side].draw(entries, controlBoxes(maps[side])));
+    shownNames(side, names[side].draw(entries, obstacleBoxes(maps[side])));
   }).catch(showError);
 }
 
@@ -253,6 +253,8 @@ function loadContext(area) {  // once, after the first paint: the same surroundi
     });
     // A map of the national territory shows the archipelagos: the first view takes them in.
     if (drawn.islands) maps.left.fitBounds(area.extend(drawn.islands), { padding: [8, 8], animate: false });
+    drawNames("left");  // the names now keep clear of the towns' dots
+    drawNames("right");
     document.body.setAttribute("data-context", String(drawn.layers));
   }).catch(showError);
 }

@@ -4,7 +4,7 @@
  * Greedy: the units whose name is largest for them first (they have the fewest places), at
  * the label point, else at offsets around it whose centre is still inside the unit, else (a
  * second round) inside its bounding box; a name that would overlap another, an obstacle (a
- * map control) or the edge of the map is left out, after one more try in a smaller size.
+ * map control, a town's dot) or the edge of the map is left out, after one more try in a smaller size.
  */
 
 const GAP = 2;  // pixels kept free between two names
@@ -20,9 +20,13 @@ export function loadPoints(api, version, requests) {  // a version's label point
   return requests[version.id];
 }
 
-export function controlBoxes(map, extra) {  // the map's controls (and extra elements), in container pixels
+/* What names must stay clear of, in container pixels: the map's controls, the towns' dots
+ * (their own names give way to the communes', so a name never covers the dot it stands for)
+ * and `extra` elements. */
+export function obstacleBoxes(map, extra) {
   const box = map.getContainer().getBoundingClientRect();
-  const els = Array.prototype.slice.call(map.getContainer().querySelectorAll(".leaflet-control")).concat(extra || []);
+  const els = Array.prototype.slice.call(map.getContainer().querySelectorAll(".leaflet-control, .mapapp-context-town"))
+    .concat(extra || []);
   return els.map(function (el) {
     const r = el.getBoundingClientRect();
     return [r.left - box.left, r.top - box.top, r.right - box.left, r.bottom - box.top];

@@ -5,6 +5,7 @@
  * widened to take them in, beside the legend.
  */
 import { drawContext } from "../context_layer.js";
+import { drawLabels } from "./labels.js";
 import { app } from "./state.js";
 import { areaBounds } from "./units_layer.js";
 
@@ -20,6 +21,7 @@ export function loadContext(map) {  // once, after the first paint; resolves whe
       const all = L.latLngBounds(areaBounds().getSouthWest(), areaBounds().getNorthEast());
       map.fitBounds(all.extend(drawn.islands), { paddingTopLeft: [20, 20], paddingBottomRight: legendPadding(), animate: false });
     }
+    drawLabels();  // the names now keep clear of the towns' dots
     document.body.setAttribute("data-context", String(drawn.layers));
   });
 }

@@ -10,7 +10,7 @@
  *
  * body[data-labels] says how many names are drawn (for tests), once placed.
  */
-import { controlBoxes, createNames, loadPoints as fetchPoints } from "../name_placement.js";
+import { obstacleBoxes, createNames, loadPoints as fetchPoints } from "../name_placement.js";
 import { app, geographyYear, mark, showError, versionOf } from "./state.js";
 import * as units from "./units_layer.js";
 import { unitKey } from "./unit_view.js";
@@ -50,7 +50,7 @@ export function redrawLabels() { queueDraw(); }  // something over the map (the 
 function queueDraw() {  // on the next frame after the map's own drawing
   if (drawQueued) return;
   drawQueued = true;
-  requestAnimationFrame(function () { setTimeout(function () { drawQueued = false; draw(); }, 0); });
+  requestAnimationFrame(function () { setTimeout(function () { drawQueued = false; drawLabels(); }, 0); });
 }
 
 function clear() {
@@ -73,12 +73,12 @@ function entries() {  // every point of the version, with its text
   return out;
 }
 
-function draw() {
+export function drawLabels() {  // now (not on the next frame): what else is on the map has been drawn
   if (!names) return;
   if (!app.state.labels || !points || pointsVersion !== units.builtVersion()) { clear(); return; }
   if (crowded()) { clear(); return; }
   const search = document.getElementById("search-form");  // over the map, not a Leaflet control
-  const count = names.draw(entries(), controlBoxes(app.map, search ? [search] : []));
+  const count = names.draw(entries(), obstacleBoxes(app.map, search ? [search] : []));
   document.body.setAttribute("data-labels", String(count));
   mark("labels");
 }
