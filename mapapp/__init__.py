@@ -102,9 +102,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         precompute(app)
         from mapapp.query.prewarm import prewarm
 
-        # Templates compiled and the default page rendered now; its first frame, label points and circle
-        # anchors in the background: the first visitor after a start gets any page at once (the first
-        # render of a district's map page takes 0.1 s, a country's 0.4 s).
+        # The default page and its first frame, label points and circle anchors, in the background: the
+        # first visitor after a start gets the page at once (a district's takes 0.1 s to render, a country's
+        # 0.4 s). A server renders that page and compiles the others before its first request (offload.build).
         app.extensions["mapapp_prewarm"] = prewarm(app)
     return app
 

@@ -188,7 +188,9 @@ def default_export_processes() -> int:
 
 
 def build(config: dict | None = None, export_processes: int | None = None):
-    """The app as a production server runs it: ``create_app(config)``, exports in worker processes.
+    """The app as a production server runs it: ``create_app(config)``, its pages compiled and its
+    default page rendered before the first request (:func:`mapapp.query.prewarm.warm_pages`),
+    exports in worker processes.
 
     ``export_processes``: else ``MAPAPP_EXPORT_PROCESSES``, else the app's ``EXPORT_PROCESSES``,
     else :func:`default_export_processes`; 0 renders exports in the server process.
@@ -196,6 +198,10 @@ def build(config: dict | None = None, export_processes: int | None = None):
     from mapapp import create_app
 
     flask_app = create_app(config)
+    if flask_app.config["PREWARM"] and not flask_app.config.get("MISSING_INPUTS"):
+        from mapapp.query.prewarm import warm_pages
+
+        warm_pages(flask_app)  # not for a command line's app: only a server has a first request to wait for
     if export_processes is None:
         configured = os.environ.get("MAPAPP_EXPORT_PROCESSES") or flask_app.config.get("EXPORT_PROCESSES")
         export_processes = int(configured) if configured not in (None, "") else default_export_processes()

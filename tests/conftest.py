@@ -139,8 +139,15 @@ def pytest_make_collect_report(collector):
     _fail_skip(outcome.get_result())
 
 
-def make_app(instance: Path, **overrides):
-    """An app whose store and caches live in ``instance`` (seeded from ../shared)."""
+def make_server_app(instance: Path, **overrides):
+    """:func:`make_app` as a production server builds it (:func:`mapapp.offload.build`, exports in its process)."""
+    from mapapp.offload import build
+
+    return make_app(instance, factory=lambda config: build(config, export_processes=0), **overrides)
+
+
+def make_app(instance: Path, factory=None, **overrides):
+    """An app whose store and caches live in ``instance`` (seeded from ../shared); ``factory``: else ``create_app``."""
     config = {
         "TESTING": True,
         "CACHE_DIR": str(instance / "cache"),
@@ -149,7 +156,7 @@ def make_app(instance: Path, **overrides):
     config.update(overrides)
     if "DATABASE_URL" not in config:
         config["DATABASE_URL"] = store_url(instance)
-    app = create_app(config)
+    app = (factory or create_app)(config)
     _created_apps.append(app)
     return app
 
