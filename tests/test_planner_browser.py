@@ -192,7 +192,8 @@ def test_side_by_side_maps_name_their_communes(session):
     page = session.open("compare?indicator=poverty_rate&year=2016&year2=2025", painted=None)
     page.wait_for_selector('body[data-painted="poverty_rate:2016:2025"]', state="attached")
     # each map places its names once its own version's points arrive, in either order
-    page.wait_for_function("() => ['left', 'right'].every(side => document.body.getAttribute('data-labels-' + side) > 0)")
+    page.wait_for_function(
+        "() => ['left', 'right'].every(side => document.body.getAttribute('data-labels-' + side) > 0)")
     page.wait_for_selector("body[data-context]", state="attached")
     left = page.locator("#map-left .mapapp-label:visible").all_inner_texts()
     right = page.locator("#map-right .mapapp-label:visible").all_inner_texts()

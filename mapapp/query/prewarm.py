@@ -18,12 +18,13 @@ from mapapp.store.db import connection
 def prewarm(app, delay_s: float = 2.0) -> threading.Thread:
     """Compute, in the background, what the first views of a map need besides values.
 
-    After ``delay_s`` (so the first visitor's page does not wait for it): geometry derived once per boundary checksum (the label points of the default year's
-    boundaries and every version's inner points (:func:`mapapp.query.anchors.anchors`) that
-    anchor circles and project sites — seconds for a country), and the default view's page
-    and first frame image. The values of every year are precomputed into the store before
-    this (:func:`mapapp.present.precompute.precompute`); a server also compiles its pages
-    before its first request (:func:`warm_pages`).
+    After ``delay_s`` (so the first visitor's page does not wait for it): geometry derived
+    once per boundary checksum (the label points of the default year's boundaries and every
+    version's inner points (:func:`mapapp.query.anchors.anchors`) that anchor circles and
+    project sites — seconds for a country), and the default view's page and first frame image.
+    The values of every year are precomputed into the store before this
+    (:func:`mapapp.present.precompute.precompute`); a server also compiles its pages before
+    its first request (:func:`warm_pages`).
     """
     def run() -> None:
         time.sleep(delay_s)
