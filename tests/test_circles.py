@@ -5,7 +5,8 @@ import io
 import math
 
 import pytest
-from conftest import needs_shared
+import sqlalchemy as sa
+from conftest import needs_shared, store_engine
 from PIL import Image
 from shapely.geometry import Point, shape
 
@@ -82,6 +83,25 @@ def test_one_circle_scale_for_every_year_play_shows(client, indicator, extra):
     for year in shown["years"]:  # ... and every year of the run is drawn to the one largest
         assert scale(year)["max_value"] == shown["max_value"] and scale(year)["legend"] == shown["legend"]
     assert str(shown["years"][0]) in shown["note"] and "thang" in shown["note"] and "thang" not in own[2022]["note"]
+
+
+def test_real_and_illustrative_years_side_by_side_have_the_two_years_scale(fresh_app):
+    """A real year beside an illustrative one: the colours are classed on those two years alone,
+    and so are the circles, never on the invented years' largest count."""
+    with store_engine(fresh_app).begin() as conn:
+        conn.execute(sa.text("UPDATE indicator_values SET illustrative = :no WHERE indicator_id = 'poverty_rate' "
+                             "AND year IN (2019, 2020)"), {"no": False})
+    client = fresh_app.test_client()
+    real = client.get("/api/values?indicator=poverty_rate&year=2020&circles=1").get_json()["circles"]
+    assert real["years"] == [2019, 2020]  # a real map's scale never depends on invented numbers
+    pair = client.get("/compare.json?indicator=poverty_rate&year=2016&year2=2020&circles=1").get_json()
+    scale = pair["left"]["circles"]
+    assert scale == pair["right"]["circles"] and scale["years"] == [2016, 2020]
+    own = [client.get(f"/api/values?indicator=poverty_rate&year={y}&circles=1&classes=year").get_json()["circles"]
+           for y in (2016, 2020)]
+    assert scale["max_value"] == max(o["max_value"] for o in own)
+    invented = client.get("/api/values?indicator=poverty_rate&year=2016&circles=1").get_json()["circles"]
+    assert 2020 not in invented["years"] and scale["max_value"] <= invented["max_value"]
 
 
 def test_rates_draw_their_numerator_on_request(client):

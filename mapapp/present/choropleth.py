@@ -387,7 +387,7 @@ def build_pair(conn: sa.Connection, state: ViewState, other_year: int) -> dict:
                       years=shared_classes.years_text(shared["years"]))}
     circles = proportional.shared_scale(left["circles"], right["circles"],
                                         indicator.decimals if (left["circles"] or {}).get("mode") == "count" else 0,
-                                        state.lang)
+                                        state.lang, [state.year, other_year])
     for view in (left, right):
         view["classification"], view["legend"] = shared, legend
         if view["circles"]:

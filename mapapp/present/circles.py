@@ -107,25 +107,25 @@ def circles_for(conn: sa.Connection, indicator: Indicator, state, version, recor
 
     Returns
     -------
-    dict or None (no circles): ``mode``, ``field``, ``max_value``, ``max_radius_px``,
-    ``title``, ``legend`` (``value``, ``text``).
+    dict or None (no circles): ``mode``, ``field``, ``max_value`` (the value of the largest
+    circle), ``years`` (the years it is the largest of), ``year_max_value`` (the view's own
+    largest), ``max_radius_px``, ``size_share``, ``color``, ``count_fill``, ``title``,
+    ``legend`` (``value``, ``text``) and ``note``.
     """
     mode = mode_for(indicator, state.circles, state.compare, records)
     if mode is None:
         return None
     field = "value" if mode == "count" else "numerator"
     points = anchors(conn, version.id, version.checksum)
-    drawn = []
     for record in records:
         point = points.get((record["code"], record["valid_from"] or ""))
         record["anchor"] = list(point) if point else None
         record["circle"] = record.get(field)
-        if record["circle"] is not None and record["circle"] > 0 and point:
-            drawn.append(record["circle"])
-    max_value, years = _scale_max(conn, state, field, max(drawn) if drawn else 0.0)
+    year_max = series.largest_positive(r["circle"] for r in records)  # as series.largest counts every year's
+    max_value, years = _scale_max(conn, state, field, year_max)
     decimals = indicator.decimals if mode == "count" else 0
     return {
-        "mode": mode, "field": field,
+        "mode": mode, "field": field, "year_max_value": year_max,
         "max_radius_px": round(MAX_RADIUS_PX * size_share(len(records)), 2), "size_share": size_share(len(records)),
         "color": CIRCLE_COLOR, "count_fill": COUNT_FILL,
         "title": circle_title(indicator, mode, state.lang),
@@ -157,22 +157,30 @@ def _scale_max(conn: sa.Connection, state, field: str, year_max: float) -> tuple
     return max([year_max] + [by_year[y] for y in years]), years or [state.year]
 
 
-def shared_scale(first: dict | None, second: dict | None, decimals: int, lang: str) -> dict | None:
+def shared_scale(first: dict | None, second: dict | None, decimals: int, lang: str,
+                 view_years: list[int]) -> dict | None:
     """One circle scale for two views shown together (side-by-side years): a radius means
-    the same count on both maps. The largest value of either gets the full radius; the
-    legend's reference values are taken from that largest value.
+    the same count on both maps. The largest value of either scale gets the full radius;
+    the legend's reference values are taken from that largest value.
 
     Parameters
     ----------
     first, second : the views' circles (:func:`circles_for`), or None
     decimals : the legend values' decimals (the indicator's for a count, 0 for a numerator)
     lang : the legend's language
+    view_years : the two views' years. When the two scales were taken over different years
+        (a real year beside an illustrative one, or ``classes=year``), the circles are drawn
+        to those two years' own largest values: a real map's never depends on invented numbers.
     """
     if not first or not second:
         return first or second
-    years = sorted(set(first["years"]) | set(second["years"]))
+    if first["years"] != second["years"]:
+        max_value, years = max(first["year_max_value"], second["year_max_value"]), sorted(set(view_years))
+    else:
+        max_value, years = max(first["max_value"], second["max_value"]), first["years"]
     return {**first, "max_radius_px": max(first["max_radius_px"], second["max_radius_px"]),
-            **_scale(max(first["max_value"], second["max_value"]), years, decimals, lang)}
+            "year_max_value": max(first["year_max_value"], second["year_max_value"]),
+            **_scale(max_value, years, decimals, lang)}
 
 
 def circle_title(indicator: Indicator, mode: str, lang: str) -> str:

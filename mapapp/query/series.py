@@ -1,10 +1,11 @@
-"""Every year's values of an indicator, read once per data generation (for classes shared across years).
+"""Every year's values of an indicator, read once per data generation (for what is shared across years).
 
 Shared classes are computed from the values of all the years of an indicator, so
-that one colour means one range in every year. Building them for each request would
-read every year again; the values are kept in the answer cache
-(:mod:`mapapp.query.answers`) under the data generation, so a year change (the time
-slider, ▶ play) only reads its own year.
+that one colour means one range in every year, and circles are drawn to the largest
+count of those years, so that a circle means the same count in every year. Building
+them for each request would read every year again; the values are kept in the answer
+cache (:mod:`mapapp.query.answers`) under the answers' generation (data and code), so a
+year change (the time slider, ▶ play) only reads its own year.
 """
 from __future__ import annotations
 
@@ -91,14 +92,15 @@ def _summaries(conn: sa.Connection, indicator_id: str, units_year: int | None) -
             except query.NotFound:
                 continue  # no boundary version for the year, or its units are newer than units_year's
             out[year] = {"values": [r["value"] for r in records if r["value"] is not None],
-                         "largest": {field: _largest_positive(r.get(field) for r in records)
+                         "largest": {field: largest_positive(r.get(field) for r in records)
                                      for field in ("value", "numerator")}}
         return out
 
     return cached(conn, "series", f"{indicator_id}|{units_year or ''}", compute)
 
 
-def _largest_positive(values) -> float:
+def largest_positive(values) -> float:
+    """The largest of ``values`` above 0 (None left out), or 0.0: what the largest circle is drawn for."""
     return max((v for v in values if v is not None and v > 0), default=0.0)
 
 
