@@ -1,5 +1,5 @@
 """The process cache of answers: bounded by size, least recently used dropped first."""
-from mapapp.query.answers import ROW_BYTES, AnswerCache, estimated_size
+from mapapp.query.answers import ROW_BYTES, VALUE_BYTES, AnswerCache, estimated_size
 
 
 def test_the_cache_keeps_recent_answers_within_its_size():
@@ -27,6 +27,20 @@ def test_an_answer_larger_than_the_cache_is_returned_but_not_kept():
 def test_rankings_are_weighed_by_their_rows():
     assert estimated_size({"rows": [{}] * 11163}) == 11163 * ROW_BYTES
     assert estimated_size("abc") == 3
+
+
+def test_every_years_values_are_weighed_by_their_values(app):
+    """The series kept for shared classes and circle scales (a country's: 11,163 values a year) count
+    for their values, so that their budget bounds the memory they take."""
+    from mapapp.query import series
+    from mapapp.store.db import connection
+
+    with app.app_context():
+        by_year = series.all_years(connection(), "poverty_rate")
+        kept = [size for _answer, size in app.extensions["mapapp_answers"]["series"]._items.values()]
+    assert kept == [VALUE_BYTES * sum(len(values) for values in by_year.values())] and len(by_year) == 10
+    summaries = {2016: {"values": [1.0] * 11163, "largest": {"value": 1.0, "numerator": 0.0}}}
+    assert estimated_size(summaries) == VALUE_BYTES * 11163
 
 
 def test_large_rankings_never_push_out_the_values(app):

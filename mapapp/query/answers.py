@@ -70,15 +70,19 @@ def estimated_size(answer) -> int:
         return sum(estimated_size(part) for part in answer)
     if isinstance(answer, dict) and answer and "rows" not in answer and all(isinstance(v, list) for v in answer.values()):
         return max(ROW_BYTES, VALUE_BYTES * sum(len(v) for v in answer.values()))  # values by year
+    if isinstance(answer, dict) and answer and all(isinstance(v, dict) and isinstance(v.get("values"), list)
+                                                   for v in answer.values()):
+        return max(ROW_BYTES, VALUE_BYTES * sum(len(v["values"]) for v in answer.values()))  # year summaries
     return ROW_BYTES * max(1, len(answer.get("rows", ()))) if isinstance(answer, dict) else ROW_BYTES
 
 
-def answer_generation(conn) -> str:
+def answer_generation(conn, data: str | None = None) -> str:
     """What answers of the current data are kept under: its data generation and the code's version.
 
-    ``""`` before the first data write (nothing to answer from yet).
+    ``data``: the data generation when the caller has just read it. ``""`` before the first
+    data write (nothing to answer from yet).
     """
-    generation = data_generation(conn)
+    generation = data_generation(conn) if data is None else data
     return f"{generation}.{code_version()}" if generation else ""
 
 
