@@ -16,9 +16,14 @@ PACKAGE = Path(__file__).resolve().parent.parent
 
 @lru_cache(maxsize=1)
 def code_version() -> str:
-    """The digest of every Python module of the ``mapapp`` package (12 hex digits)."""
+    """The digest of every Python module of the ``mapapp`` package (12 hex digits).
+
+    Servers of two versions on one store (an upgrade done one server at a time) each
+    compute and keep their own answers, and the one that completes drops the other's:
+    upgrade the servers of one store together.
+    """
     digest = hashlib.sha256()
     for path in sorted(PACKAGE.rglob("*.py")):
         digest.update(path.relative_to(PACKAGE).as_posix().encode() + b"\0")
-        digest.update(path.read_bytes())
+        digest.update(path.read_bytes().replace(b"\r\n", b"\n"))  # a Windows checkout's line ends: the same code
     return digest.hexdigest()[:12]

@@ -61,7 +61,8 @@ def precompute(app: Flask, every_indicator: bool = True) -> int:
     with app.app_context():
         engine = get_engine()
         with engine.connect() as conn:
-            data, generation = data_generation(conn), answer_generation(conn)
+            data = data_generation(conn)
+            generation = answer_generation(conn, data)
             if not data:
                 return 0
             have = stored.stored_keys(conn, generation, kind_of(FORM))

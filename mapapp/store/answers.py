@@ -1,8 +1,10 @@
-"""Precomputed answers kept in the store, under the data generation they were computed from.
+"""Precomputed answers kept in the store, under the generation they were computed for.
 
-A process's answer cache (:mod:`mapapp.query.answers`) is empty after a restart; these rows
-are not. Bodies are gzip-compressed UTF-8 JSON. Rows of any other generation than the
-current one describe data that no longer exists: :func:`drop_stale` removes them.
+A generation is the data generation and the version of the code that computed the answer
+(:func:`mapapp.query.answers.answer_generation`). A process's answer cache
+(:mod:`mapapp.query.answers`) is empty after a restart; these rows are not. Bodies are
+gzip-compressed UTF-8 JSON. Rows of any other generation than the current one describe
+data that no longer exists, or were computed by other code: :func:`drop_stale` removes them.
 """
 from __future__ import annotations
 
@@ -27,7 +29,7 @@ def stored_answer(conn: sa.Connection, generation: str, kind: str, key: str) -> 
     ----------
     conn : Connection
     generation : str
-        The data generation the answer must have been computed from.
+        The generation (data and code) the answer must have been computed for.
     kind, key : str
         What was asked and its canonical parameters.
     """
