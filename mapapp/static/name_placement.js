@@ -4,7 +4,7 @@
  * Greedy: the units whose name is largest for them first (they have the fewest places), at
  * the label point, else at offsets around it whose centre is still inside the unit, else (a
  * second round) inside its bounding box; a name that would overlap another, an obstacle (a
- * map control, a town's dot) or the edge of the map is left out, after one more try in a smaller size.
+ * map control, a town's dot, an island) or the edge of the map is left out, after one more try in a smaller size.
  */
 
 const GAP = 2;  // pixels kept free between two names
@@ -21,12 +21,13 @@ export function loadPoints(api, version, requests) {  // a version's label point
 }
 
 /* What names must stay clear of, in container pixels: the map's controls, the towns' dots
- * (their own names give way to the communes', so a name never covers the dot it stands for)
- * and `extra` elements. */
+ * (their own names give way to the communes', so a name never covers the dot it stands for),
+ * the archipelagos' islands and `extra` elements. */
+const OBSTACLES = ".leaflet-control, .mapapp-context-town, .mapapp-context-island";
+
 export function obstacleBoxes(map, extra) {
   const box = map.getContainer().getBoundingClientRect();
-  const els = Array.prototype.slice.call(map.getContainer().querySelectorAll(".leaflet-control, .mapapp-context-town"))
-    .concat(extra || []);
+  const els = Array.prototype.slice.call(map.getContainer().querySelectorAll(OBSTACLES)).concat(extra || []);
   return els.map(function (el) {
     const r = el.getBoundingClientRect();
     return [r.left - box.left, r.top - box.top, r.right - box.left, r.bottom - box.top];
