@@ -15,7 +15,7 @@ Sizes (naive server: GeoJSON from ../shared; ours: ``MAPAPP_ATLAS``, first year 
 * 11163: every feature of ``vietnam-communes-2008.geojson.gz``; ``vietnam``, 2020 → 2021
 
 Both servers run as their own processes (so their memory can be read from
-``/proc/<pid>/status``): ours is waitress (``--threads 8 --call mapapp:create_app``) on a fresh
+``/proc/<pid>/status``): ours is waitress (``--threads 8 --call mapapp.offload:build``) on a fresh
 SQLite database in ``/tmp/bench_scale_*`` (the derived-geometry cache stays in ``instance/cache``);
 the NAIVE server is this file with ``--serve-naive SIZE``: a Flask app (werkzeug, threaded, no
 compression) that regenerates on every ``/?year=`` a ``folium.Map`` + ``folium.GeoJson`` page with
@@ -338,10 +338,11 @@ def naive_server(size: Size, tmp: Path) -> Server:
 
 def ours_server(size: Size, tmp: Path) -> Server:
     port = free_port()
-    env = dict(os.environ, MAPAPP_ATLAS=size.atlas,
+    # As `python -m mapapp serve` builds it (its pages ready before the first request), exports in its own process.
+    env = dict(os.environ, MAPAPP_ATLAS=size.atlas, MAPAPP_EXPORT_PROCESSES="0",
                MAPAPP_DATABASE_URL=f"sqlite:///{tmp / (size.atlas + '.sqlite')}")
     cmd = [sys.executable, "-m", "waitress", "--host", "127.0.0.1", "--port", str(port), "--threads", "8",
-           "--call", "mapapp:create_app"]
+           "--call", "mapapp.offload:build"]
     return Server("app server", cmd, env, tmp / f"ours-{size.atlas}.log", "/api/versions")
 
 
