@@ -18,6 +18,7 @@ import gzip
 import json
 from pathlib import Path
 
+from mapapp.core.files import write_atomic
 from mapapp.core.names import search_key, short_name
 from mapapp.geo.inner_points import inner_point
 
@@ -79,7 +80,7 @@ def points_body(version_id: str, checksum: str, units_geojson, cache_dir: Path |
                    **label_points(json.loads(units_geojson()))}
         body = gzip.compress(json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode(), 9, mtime=0)
         if path is not None:
-            _write_atomic(path, body)
+            write_atomic(path, body)
     if len(_MEMORY) >= _MEMORY_SIZE:
         _MEMORY.pop(next(iter(_MEMORY)))
     _MEMORY[memory_key] = body
@@ -91,9 +92,3 @@ def _cache_path(cache_dir: Path, key: str) -> Path:
 
     return Path(cache_dir) / f"points-{hashlib.sha256(key.encode()).hexdigest()[:32]}.json.gz"
 
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name("." + path.name + ".tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)

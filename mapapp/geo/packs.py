@@ -32,6 +32,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from mapapp.core.atlas import Level
+from mapapp.core.files import write_atomic
 from mapapp.store import db
 
 PACK_FORMAT = "mapapp-pack/2"  # 2: the outline has no holes
@@ -189,7 +190,7 @@ def build(version_id: str, units: dict, geoms, levels: tuple[Level, ...], key: s
             outline = outline_of(simplified)
             raw = encode(version_id, index, level, simplified, outline, units if index == 0 else None)
             body, raw_size = gzip.compress(raw, GZIP_LEVEL, mtime=0), len(raw)
-            _write_atomic(path, body)
+            write_atomic(path, body)
         packs.append(Pack(index, level.max_zoom, digest, raw_size, body, names))
     return packs
 
@@ -200,12 +201,6 @@ def names_digest(codes, names) -> str:
 
     return checksum("\n".join(f"{c}\t{n}" for c, n in zip(codes, names)))
 
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name("." + path.name + ".tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
 
 
 def store(conn: sa.Connection, version_id: str, packs: list[Pack], unit_count: int) -> None:
